@@ -1,0 +1,106 @@
+"""geoclusters: industry clusters and conurbations in geography.
+
+The public API is flat: ``geoclusters.read_areas``, ``geoclusters.moran``,
+``geoclusters.detect_nesta2016`` and so on. Submodules are imported on first
+use, so ``import geoclusters`` stays fast and the plotting extras are only
+needed by the functions that draw.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+__version__ = "0.1.0"
+
+# public name -> submodule that defines it
+_EXPORTS: dict[str, str] = {
+    "GeoclustersError": "errors",
+    "InputError": "errors",
+    "DownloadError": "errors",
+    # areas and counts
+    "read_areas": "areas",
+    "validate_areas": "areas",
+    "read_counts": "counts",
+    "validate_counts": "counts",
+    "add_totals": "counts",
+    "TOTAL": "counts",
+    # taxonomy and crosswalks
+    "taxonomy": "taxonomy",
+    "crosswalk": "crosswalk",
+    "areal_lookup": "crosswalk",
+    # measures
+    "aggregate_sectors": "measures",
+    "period_means": "measures",
+    "shares": "measures",
+    "location_quotients": "measures",
+    "growth": "measures",
+    "lq_change": "measures",
+    # graph and statistics
+    "contiguity": "graph",
+    "knn": "graph",
+    "distance_band": "graph",
+    "commuting": "graph",
+    "components": "graph",
+    "graph_report": "graph",
+    "moran": "stats",
+    "geary": "stats",
+    "local_moran": "stats",
+    "local_g": "stats",
+    "adjust_pvalues": "stats",
+    # detection and conurbations
+    "detect_nesta2016": "detect",
+    "detect_hotspots": "detect",
+    "detect_thresholds": "detect",
+    "typology": "detect",
+    "typology_summary": "detect",
+    "merge_conurbations": "conurbations",
+    "Provenance": "provenance",
+    # whole job
+    "run": "pipeline",
+    "datasets": "datasets",
+    "sources": "sources",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from . import datasets, sources, taxonomy
+    from .areas import read_areas, validate_areas
+    from .conurbations import merge_conurbations
+    from .counts import TOTAL, add_totals, read_counts, validate_counts
+    from .crosswalk import areal_lookup, crosswalk
+    from .detect import (
+        detect_hotspots,
+        detect_nesta2016,
+        detect_thresholds,
+        typology,
+        typology_summary,
+    )
+    from .errors import DownloadError, GeoclustersError, InputError
+    from .graph import commuting, components, contiguity, distance_band, graph_report, knn
+    from .measures import (
+        aggregate_sectors,
+        growth,
+        location_quotients,
+        lq_change,
+        period_means,
+        shares,
+    )
+    from .pipeline import run
+    from .provenance import Provenance
+    from .stats import adjust_pvalues, geary, local_g, local_moran, moran
+
+
+def __getattr__(name: str):
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'geoclusters' has no attribute {name!r}")
+    module = importlib.import_module(f".{module_name}", __name__)
+    value = module if module_name == name else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
