@@ -105,8 +105,9 @@ def read_areas(
     frame = frame.drop(columns=[c for c in {code_column, name_column} if c != "name"])
     frame.insert(0, "name", names.astype("string").fillna(codes.astype("string")).astype(str))
     frame.index = pd.Index(_code_strings(codes, frame.index), name="area")
-    areas = validate_areas(frame, repair=repair)
-    return areas.to_crs(_target_crs(areas, crs))
+    # Validity is checked after projecting: reprojection can itself create
+    # self-intersections in generalised boundaries.
+    return validate_areas(frame.to_crs(_target_crs(frame, crs)), repair=repair)
 
 
 def validate_areas(areas: gpd.GeoDataFrame, repair: bool = False) -> gpd.GeoDataFrame:
