@@ -167,7 +167,9 @@ def validate_areas(areas: gpd.GeoDataFrame, repair: bool = False) -> gpd.GeoData
     empty = geometry.is_empty
     if empty.any():
         raise InputError(
-            "areas with empty geometry", rows=out.index[empty], fix="add their polygons or drop them"
+            "areas with empty geometry",
+            rows=out.index[empty],
+            fix="add their polygons or drop them",
         )
     polygonal = geometry.geom_type.isin(["Polygon", "MultiPolygon"])
     if not polygonal.all():
@@ -183,7 +185,7 @@ def validate_areas(areas: gpd.GeoDataFrame, repair: bool = False) -> gpd.GeoData
         reasons = shapely.is_valid_reason(geometry[invalid].to_numpy())
         codes = list(out.index[invalid])
         if not repair:
-            examples = "; ".join(f"{c}: {r}" for c, r in list(zip(codes, reasons))[:5])
+            examples = "; ".join(f"{c}: {r}" for c, r in list(zip(codes, reasons, strict=True))[:5])
             raise InputError(
                 f"{len(codes)} invalid geometries (for example {examples})",
                 rows=codes,
@@ -237,7 +239,9 @@ def _code_strings(codes: pd.Series, index) -> list[str]:
 def _polygonal_part(geometry):
     if geometry.geom_type in ("Polygon", "MultiPolygon"):
         return geometry
-    polygons = [g for g in getattr(geometry, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")]
+    polygons = [
+        g for g in getattr(geometry, "geoms", []) if g.geom_type in ("Polygon", "MultiPolygon")
+    ]
     if not polygons:
         raise InputError("a geometry has no area left after repair", rows=[geometry.wkt[:60]])
     return shapely.union_all(polygons)
@@ -256,6 +260,11 @@ def _target_crs(areas: gpd.GeoDataFrame, crs):
         return areas.crs
     west, south, east, north = areas.to_crs(4326).total_bounds
     inside_uk = np.all(
-        [west >= _UK_BOUNDS[0], south >= _UK_BOUNDS[1], east <= _UK_BOUNDS[2], north <= _UK_BOUNDS[3]]
+        [
+            west >= _UK_BOUNDS[0],
+            south >= _UK_BOUNDS[1],
+            east <= _UK_BOUNDS[2],
+            north <= _UK_BOUNDS[3],
+        ]
     )
     return CRS.from_user_input(BRITISH_NATIONAL_GRID) if inside_uk else areas.estimate_utm_crs()

@@ -111,7 +111,9 @@ def validate_counts(counts: pd.DataFrame, areas=None, allow_negative: bool = Fal
         Naming the rows with missing columns or keys, duplicate keys, negative
         values or area codes that do not match the areas.
     """
-    missing_columns = [c for c in ["area", "sector", "period", "measure", "value"] if c not in counts]
+    missing_columns = [
+        c for c in ["area", "sector", "period", "measure", "value"] if c not in counts
+    ]
     if missing_columns:
         raise InputError(
             f"counts table lacks the columns {missing_columns}",

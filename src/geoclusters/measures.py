@@ -1,0 +1,335 @@
+"""Measures of concentration and growth on the tidy counts table.
+
+All functions take and return plain long tables (see :mod:`geoclusters.counts`)
+so that an analyst can stop at any step.
+
+Missing values and zero denominators are never papered over:
+
+- a sum or mean that includes a suppressed cell is missing (``NaN``) with
+  status ``"suppressed"``, because a partial sum would understate the area;
+- a location quotient is ``NaN`` where the area's total is missing or zero, or
+  where the sector is absent from every area (0 / 0);
+- national sums for a location quotient run over the areas where both the
+  sector count and the total are known, so that the LQs, weighted by each
+  area's share of the total, average to exactly 1;
+- growth and relative LQ change are ``NaN`` where the first value is zero or
+  missing (growth from nothing is not a rate).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .counts import TOTAL, validate_counts
+from .errors import InputError
+
+GroupSpec = Mapping[str, Sequence[str]]
+
+
+def aggregate_sectors(
+    counts: pd.DataFrame, groups: GroupSpec | Mapping[str, GroupSpec]
+) -> pd.DataFrame:
+    """Sum sectors into sector groups.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts.
+    groups : mapping
+        Either ``{group: [sector, ...]}`` for every measure, or
+        ``{measure: {group: [sector, ...]}}`` for groups that differ by measure
+        (as in the Nesta 2016 method). Sectors in no group are left out on
+        purpose (Nesta left out crafts, museums and libraries); a sector may
+        belong to several groups. Measures without groups are dropped.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy counts whose sectors are the group names, plus the all-industry
+        :data:`~geoclusters.counts.TOTAL` rows, unchanged.
+
+    Raises
+    ------
+    InputError
+        If a group names a sector that is not in the counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": "A", "period": "2015", "measure": "businesses",
+    ...                        "sector": ["film", "music", "law"], "value": [2.0, 3.0, 9.0]})
+    >>> grouped = aggregate_sectors(counts, {"content": ["film", "music"]})
+    >>> grouped[["sector", "value"]].to_dict("records")
+    [{'sector': 'content', 'value': 5.0}]
+    """
+    counts = validate_counts(counts)
+    by_measure = _groups_by_measure(counts, groups)
+    pieces = [counts[counts["sector"] == TOTAL]]
+    for measure, spec in by_measure.items():
+        rows = counts[counts["measure"] == measure]
+        known = set(rows["sector"])
+        for group, members in spec.items():
+            absent = sorted(set(map(str, members)) - known)
+            if absent:
+                raise InputError(
+                    f"sector group {group!r} ({measure}) names sectors not in the counts",
+                    rows=absent,
+                    fix="check the sector labels (SIC-4 codes need "
+                    "geoclusters.taxonomy.classify_counts first) or change the groups",
+                )
+            part = rows[rows["sector"].isin([str(m) for m in members])]
+            pieces.append(_sum_over(part, ["area", "period", "measure"]).assign(sector=group))
+    return validate_counts(pd.concat(pieces, ignore_index=True))
+
+
+def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
+    measures = counts["measure"].unique()
+    nested = all(isinstance(v, Mapping) for v in groups.values())
+    if nested:
+        return {m: groups[m] for m in measures if m in groups}
+    return dict.fromkeys(measures, groups)
+
+
+def _sum_over(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    grouped = rows.groupby(keys, sort=False)
+    summed = grouped.agg(
+        value=("value", lambda v: v.sum() if v.notna().all() else np.nan),
+        rounded_to=("rounded_to", "max"),
+        suppressed=("status", lambda s: (s != "ok").any()),
+    ).reset_index()
+    summed["status"] = np.where(summed.pop("suppressed"), "suppressed", "ok")
+    return summed
+
+
+def period_means(
+    counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], skipna: bool = False
+) -> pd.DataFrame:
+    """Average counts over spans of periods.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts with one period per year (or any period labels).
+    periods : mapping
+        ``{label: [period, ...]}``, e.g. ``{"2007-2010": [2007, 2008, 2009,
+        2010], "2011-2014": [2011, 2012, 2013, 2014]}``.
+    skipna : bool, default False
+        By default a span with a missing year is missing; with ``skipna`` the
+        mean of the available years is used (and the status still says
+        ``"suppressed"``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Tidy counts whose periods are the labels.
+
+    Raises
+    ------
+    InputError
+        If a requested period is absent from the counts.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": "A", "sector": "film", "measure": "businesses",
+    ...                        "period": ["2010", "2011"], "value": [4.0, 6.0]})
+    >>> period_means(counts, {"2010-2011": [2010, 2011]})["value"].tolist()
+    [5.0]
+    """
+    counts = validate_counts(counts)
+    available = set(counts["period"])
+    pieces = []
+    for label, members in periods.items():
+        wanted = [str(p) for p in members]
+        absent = sorted(set(wanted) - available)
+        if absent:
+            raise InputError(
+                f"period span {label!r} names periods not in the counts",
+                rows=absent,
+                fix=f"the counts have periods {sorted(available)}",
+            )
+        rows = counts[counts["period"].isin(wanted)]
+        grouped = rows.groupby(["area", "sector", "measure"], sort=False)
+        n_known = grouped["value"].count()
+        n_rows = grouped["value"].size()
+        mean = grouped["value"].mean()
+        complete = (n_known == len(wanted)) & (n_rows == len(wanted))
+        if not skipna:
+            mean = mean.where(complete)
+        frame = mean.rename("value").reset_index()
+        frame["period"] = label
+        frame["status"] = np.where(complete.to_numpy(), "ok", "suppressed")
+        frame["rounded_to"] = grouped["rounded_to"].max().to_numpy()
+        pieces.append(frame)
+    return validate_counts(pd.concat(pieces, ignore_index=True))
+
+
+def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
+    counts = validate_counts(counts)
+    totals = counts[counts["sector"] == TOTAL]
+    if totals.empty:
+        raise InputError(
+            "the counts have no all-industry totals",
+            fix=f"add rows with sector {TOTAL!r} (read_counts(total=...)), or add_totals() when "
+            "the sectors cover the whole economy",
+        )
+    sectors = counts[counts["sector"] != TOTAL]
+    merged = sectors.merge(
+        totals[["area", "period", "measure", "value"]].rename(columns={"value": "total"}),
+        on=["area", "period", "measure"],
+        how="left",
+    )
+    lacking = merged["total"].isna() & ~merged.set_index(["area", "period", "measure"]).index.isin(
+        totals.set_index(["area", "period", "measure"]).index
+    )
+    if lacking.any():
+        missing = merged.loc[lacking, ["area", "period", "measure"]].drop_duplicates()
+        raise InputError(
+            "sector counts without an all-industry total row",
+            rows=[tuple(r) for r in missing.itertuples(index=False)],
+            fix="add the totals for those areas, periods and measures",
+        )
+    return merged
+
+
+def shares(counts: pd.DataFrame) -> pd.DataFrame:
+    """Share of each sector in its area's all-industry total.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts with :data:`~geoclusters.counts.TOTAL` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The sector rows with ``total`` and ``share`` (``NaN`` where the total
+        is zero or missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": "A", "period": "2015", "measure": "jobs",
+    ...                        "sector": ["film", "_total"], "value": [5.0, 20.0]})
+    >>> shares(counts)["share"].tolist()
+    [0.25]
+    """
+    table = _with_totals(counts)
+    table["share"] = table["value"] / table["total"].where(table["total"] > 0)
+    return table
+
+
+def location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
+    """Location quotients of every sector in every area and period.
+
+    LQ = (x_as / Σ_a x_as) / (X_a / Σ_a X_a), where X is the all-industry
+    total; the sums run over the areas where both x_as and X_a are known.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts with :data:`~geoclusters.counts.TOTAL` rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The sector rows with ``total``, ``share`` and ``lq``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({
+    ...     "area": ["A", "A", "B", "B"], "period": "2015", "measure": "businesses",
+    ...     "sector": ["film", "_total"] * 2, "value": [30.0, 100.0, 10.0, 300.0]})
+    >>> location_quotients(counts)["lq"].round(3).tolist()
+    [3.0, 0.333]
+    """
+    table = shares(counts)
+    usable = table["value"].notna() & (table["total"] > 0)
+    keys = ["sector", "period", "measure"]
+    national_x = table["value"].where(usable).groupby([table[k] for k in keys]).transform("sum")
+    national_total = table["total"].where(usable).groupby([table[k] for k in keys]).transform("sum")
+    national_share = national_x / national_total
+    table["lq"] = (table["share"] / national_share.where(national_x > 0)).where(usable)
+    return table
+
+
+def growth(counts: pd.DataFrame, start: str | int, end: str | int) -> pd.DataFrame:
+    """Relative growth of each count between two periods.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts (sector rows and totals alike).
+    start, end : str or int
+        The two periods.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area, sector and measure: ``value_start``, ``value_end``
+        and ``growth`` = end / start − 1 (``NaN`` when start is zero or
+        missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": "A", "sector": "film", "measure": "jobs",
+    ...                        "period": ["2010", "2015"], "value": [8.0, 10.0]})
+    >>> growth(counts, 2010, 2015)["growth"].tolist()
+    [0.25]
+    """
+    counts = validate_counts(counts)
+    return _change(counts, "value", str(start), str(end), "growth")
+
+
+def lq_change(lq: pd.DataFrame, start: str | int, end: str | int) -> pd.DataFrame:
+    """Relative change of location quotients between two periods.
+
+    Parameters
+    ----------
+    lq : pandas.DataFrame
+        The output of :func:`location_quotients`.
+    start, end : str or int
+        The two periods.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per area, sector and measure: ``lq_start``, ``lq_end`` and
+        ``lq_change`` = LQ_end / LQ_start − 1 (``NaN`` when LQ_start is zero
+        or missing).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"area": "A", "sector": "film", "measure": "jobs",
+    ...                       "period": ["1", "2"], "lq": [2.0, 3.0]})
+    >>> lq_change(table, 1, 2)["lq_change"].tolist()
+    [0.5]
+    """
+    return _change(lq, "lq", str(start), str(end), "lq_change")
+
+
+def _change(table: pd.DataFrame, column: str, start: str, end: str, name: str) -> pd.DataFrame:
+    periods = set(table["period"].astype(str))
+    absent = [p for p in (start, end) if p not in periods]
+    if absent:
+        raise InputError(
+            "periods not in the table", rows=absent, fix=f"the table has periods {sorted(periods)}"
+        )
+    keys = ["area", "sector", "measure"]
+    wide = (
+        table.assign(period=table["period"].astype(str))
+        .set_index([*keys, "period"])[column]
+        .unstack("period")
+    )
+    out = pd.DataFrame(
+        {f"{column}_start": wide[start], f"{column}_end": wide[end]}, index=wide.index
+    ).reset_index()
+    first = out[f"{column}_start"]
+    out[name] = out[f"{column}_end"] / first.where(first > 0) - 1
+    return out
