@@ -333,3 +333,132 @@ def _change(table: pd.DataFrame, column: str, start: str, end: str, name: str) -
     first = out[f"{column}_start"]
     out[name] = out[f"{column}_end"] / first.where(first > 0) - 1
     return out
+
+
+NESTA_2016_PERIODS: dict[str, tuple[int, ...]] = {
+    "2007-2010": (2007, 2008, 2009, 2010),
+    "2011-2014": (2011, 2012, 2013, 2014),
+}
+"""The two periods of the Nesta 2016 report: means of 2007–2010 and 2011–2014."""
+
+
+def prepare(
+    counts: pd.DataFrame,
+    groups: str | GroupSpec | Mapping[str, GroupSpec] | None = "nesta2016",
+    periods: Mapping[str, Sequence[str | int]] | Sequence[str | int] = NESTA_2016_PERIODS,
+) -> tuple[pd.DataFrame, str, str]:
+    """Bring counts to two periods of sector groups, the input of every detector.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts with all-industry totals.
+    groups : "nesta2016", mapping or None
+        ``"nesta2016"``: the report's groups of DCMS sub-sectors, by measure
+        (:data:`geoclusters.taxonomy.NESTA_2016_GROUPS`); a mapping as in
+        :func:`aggregate_sectors`; ``None``: every sector is its own group.
+    periods : mapping or pair
+        ``{label: [period, ...]}`` with two spans to average over (the default
+        is the report's 2007–2010 and 2011–2014), or two period labels present
+        in the counts, first then second.
+
+    Returns
+    -------
+    counts : pandas.DataFrame
+        Tidy counts of the groups (and totals) in the two periods.
+    start, end : str
+        The labels of the first and second period.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": "A", "measure": "jobs", "sector": ["film", "_total"] * 2,
+    ...                        "period": ["2010", "2010", "2015", "2015"],
+    ...                        "value": [1.0, 10.0, 2.0, 12.0]})
+    >>> table, start, end = prepare(counts, groups=None, periods=[2010, 2015])
+    >>> start, end, len(table)
+    ('2010', '2015', 4)
+    """
+    counts = validate_counts(counts)
+    if isinstance(periods, Mapping):
+        if len(periods) != 2:
+            raise InputError(
+                f"two period spans are needed, got {list(periods)}",
+                fix="pass {'first': [years...], 'second': [years...]}",
+            )
+        table = period_means(counts, periods)
+        start, end = (str(p) for p in periods)
+    else:
+        start, end = (str(p) for p in periods)
+        present = set(counts["period"])
+        absent = [p for p in (start, end) if p not in present]
+        if absent:
+            raise InputError(
+                "periods not in the counts", rows=absent, fix=f"choose from {sorted(present)}"
+            )
+        table = counts[counts["period"].isin([start, end])]
+    if isinstance(groups, str):
+        if groups != "nesta2016":
+            raise InputError(f"unknown group scheme {groups!r}", fix="use 'nesta2016' or a mapping")
+        from .taxonomy import NESTA_2016_GROUPS
+
+        groups = NESTA_2016_GROUPS
+    if groups is not None:
+        table = aggregate_sectors(table, groups)
+    return table, start, end
+
+
+def area_profile(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
+    """One row per area with counts, LQs and growth of every measure and group.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts in (at least) the two periods, with totals; typically the
+        output of :func:`prepare`.
+    start, end : str
+        First and second period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by area; for each measure ``m`` and group ``g`` the columns
+        ``m_g_count`` (second period), ``m_g_count_start``, ``m_g_lq`` (second
+        period), ``m_g_lq_start``, ``m_g_lq_change`` and ``m_g_growth``; and
+        ``m_total`` (second period).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({
+    ...     "area": ["A"] * 4 + ["B"] * 4, "measure": "jobs",
+    ...     "sector": ["film", "_total"] * 4, "period": ["1", "1", "2", "2"] * 2,
+    ...     "value": [1.0, 10, 3, 10, 1, 10, 1, 10]})
+    >>> profile = area_profile(counts, "1", "2")
+    >>> profile.loc["A", ["jobs_film_lq", "jobs_film_lq_change"]].round(6).tolist()
+    [1.5, 0.5]
+    """
+    lq = location_quotients(counts[counts["period"].isin([start, end])])
+    long = lq_change(lq, start, end).merge(
+        growth(lq, start, end)[["area", "sector", "measure", "value_start", "value_end", "growth"]],
+        on=["area", "sector", "measure"],
+    )
+    renamed = long.rename(
+        columns={
+            "value_end": "count",
+            "value_start": "count_start",
+            "lq_end": "lq",
+            "lq_start": "lq_start",
+        }
+    )
+    metrics = ["count", "count_start", "lq", "lq_start", "lq_change", "growth"]
+    wide = renamed.set_index(["area", "measure", "sector"])[metrics].unstack(["measure", "sector"])
+    wide.columns = [f"{m}_{g}_{metric}" for metric, m, g in wide.columns]
+    totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
+    totals_wide = totals.pivot(index="area", columns="measure", values="value")
+    totals_wide.columns = [f"{m}_total" for m in totals_wide.columns]
+    profile = wide.join(totals_wide, how="outer")
+    ordered = sorted(wide.columns, key=lambda c: (c.rsplit("_", 1)[0], c))
+    profile = profile[[*ordered, *totals_wide.columns]]
+    profile.index.name = "area"
+    return profile
