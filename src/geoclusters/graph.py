@@ -1,0 +1,633 @@
+"""Spatial graphs between areas: contiguity, nearest neighbours, distance bands, commuting.
+
+Every builder returns a :class:`libpysal.graph.Graph` whose ids are the area codes
+(the GeoDataFrame index) in the areas' order, so the graph plugs straight into
+esda, libpysal and :mod:`geoclusters.stats`. Nothing is attached to the graph:
+what a builder did (islands found, links added by an island policy) is
+described by a :class:`GraphReport`, from :func:`graph_report` for any graph or
+from ``contiguity(..., return_report=True)`` when the links added by the
+``"nearest"`` island policy should be listed too (a graph alone cannot tell an
+added link from a border).
+
+Definitions used throughout:
+
+* **queen** contiguity: two areas share at least one point (``intersects``);
+* **rook** contiguity: they share a stretch of boundary of positive length (or
+  overlap), so a single common corner is not enough;
+* **fuzzy** contiguity (``tolerance > 0``, in CRS units): areas closer than the
+  tolerance count as touching, for generalised boundaries with slivers and gaps.
+  With ``rook=True`` the boundary of one area must run within the tolerance of
+  the other for more than ``2 * tolerance``, which a corner contact cannot do
+  along straight edges;
+* **islands**: areas with no neighbour. They are kept and reported
+  (``islands="keep"``), or linked, in both directions, to their nearest area(s)
+  by polygon distance (``islands="nearest"``; ties are all kept).
+
+Distances (tolerance, island links, k-nearest, distance bands) need a projected
+CRS; a geographic one is refused rather than measured in degrees.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from libpysal.graph import Graph
+from scipy import sparse
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from .errors import InputError
+
+__all__ = [
+    "GraphReport",
+    "commuting",
+    "components",
+    "contiguity",
+    "distance_band",
+    "graph_report",
+    "knn",
+]
+
+_ISLAND_POLICIES = ("keep", "nearest")
+
+
+@dataclass(frozen=True)
+class GraphReport:
+    """What a graph looks like: size, islands, connected components.
+
+    Attributes
+    ----------
+    n : int
+        Number of areas (nodes).
+    n_edges : int
+        Number of neighbouring pairs, each unordered pair counted once.
+    islands : tuple of str
+        Areas without any neighbour in the graph as it stands.
+    components : tuple of tuple of str
+        Connected components (weakly connected for asymmetric graphs), largest
+        first, each listing its area codes in graph order.
+    mean_neighbours : float
+        Mean number of neighbours per area, islands counting zero.
+    symmetric : bool
+        Whether every link i -> j has its j -> i.
+    policy : str or None
+        The island policy applied by the builder, when known.
+    linked : tuple of (str, tuple of str)
+        Islands the policy linked, each with the areas it was linked to.
+    """
+
+    n: int
+    n_edges: int
+    islands: tuple[str, ...]
+    components: tuple[tuple[str, ...], ...]
+    mean_neighbours: float
+    symmetric: bool
+    policy: str | None = None
+    linked: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.n} areas, {self.n_edges} neighbouring pairs, "
+            f"{self.mean_neighbours:.2f} neighbours on average, "
+            f"{'symmetric' if self.symmetric else 'asymmetric'}",
+            f"{len(self.components)} connected component(s), sizes "
+            + ", ".join(str(len(c)) for c in self.components[:10])
+            + (" ..." if len(self.components) > 10 else ""),
+        ]
+        if self.islands:
+            lines.append(f"{len(self.islands)} area(s) without neighbours: {', '.join(self.islands)}")
+        else:
+            lines.append("no area without neighbours")
+        if self.policy is not None:
+            lines.append(f"island policy: {self.policy!r}")
+        for island, targets in self.linked:
+            lines.append(f"  linked {island} -> {', '.join(targets)}")
+        return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+
+
+def _geoseries(areas, what: str) -> gpd.GeoSeries:
+    """The geometry of ``areas`` as a GeoSeries indexed by code, checked."""
+    if isinstance(areas, gpd.GeoDataFrame):
+        geoms = areas.geometry
+    elif isinstance(areas, gpd.GeoSeries):
+        geoms = areas
+    else:
+        raise InputError(
+            f"{what} needs a GeoDataFrame or GeoSeries indexed by area code, "
+            f"got {type(areas).__name__}",
+            fix="read the boundaries with geoclusters.read_areas",
+        )
+    index = geoms.index
+    if index.has_duplicates:
+        raise InputError(
+            "area codes (the index) must be unique",
+            rows=sorted(set(index[index.duplicated()].tolist())),
+            fix="dissolve or rename the duplicated areas",
+        )
+    if index.hasnans:
+        raise InputError("some areas have no code (NaN in the index)", fix="give every area a code")
+    bad = geoms.isna() | geoms.is_empty
+    if bad.any():
+        raise InputError(
+            "some areas have no geometry",
+            rows=index[bad.to_numpy()].tolist(),
+            fix="drop them explicitly or supply their boundaries",
+        )
+    return geoms
+
+
+def _require_projected(geoms: gpd.GeoSeries, what: str) -> None:
+    if geoms.crs is not None and geoms.crs.is_geographic:
+        raise InputError(
+            f"{what} measures distances, but the areas are in a geographic CRS "
+            f"({geoms.crs.to_string()}), where units are degrees",
+            fix="project first, e.g. areas.to_crs('EPSG:27700') for Great Britain",
+        )
+
+
+def _from_pairs(ids: pd.Index, rows, cols, weights=None) -> Graph:
+    """A Graph on ``ids`` (in that order) from index pairs; absent ids become isolates."""
+    n = len(ids)
+    rows = np.asarray(rows, dtype=np.int64)
+    cols = np.asarray(cols, dtype=np.int64)
+    data = np.ones(len(rows)) if weights is None else np.asarray(weights, dtype=float)
+    matrix = sparse.csr_array((data, (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    return Graph.from_sparse(matrix, ids=np.asarray(ids))
+
+
+def _symmetric_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both directions of the unordered pairs (left[k], right[k])."""
+    return np.concatenate([left, right]), np.concatenate([right, left])
+
+
+def _binary_sparse(graph: Graph) -> sparse.csr_array:
+    matrix = sparse.csr_array(graph.sparse)
+    matrix.eliminate_zeros()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+# ---------------------------------------------------------------------------
+# builders
+
+
+def contiguity(
+    areas: gpd.GeoDataFrame | gpd.GeoSeries,
+    rook: bool = False,
+    tolerance: float = 0.0,
+    islands: str = "keep",
+    *,
+    island_k: int = 1,
+    return_report: bool = False,
+) -> Graph | tuple[Graph, GraphReport]:
+    """Contiguity graph of polygons: queen or rook, strict or fuzzy.
+
+    Candidate pairs come from an STR-tree of the polygons (``intersects``, or
+    ``dwithin`` when ``tolerance > 0``); rook contiguity then keeps the pairs
+    whose shared boundary has positive length. Multi-part areas are handled as
+    one area. Weights are binary (1).
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Polygons indexed by unique area code.
+    rook : bool, default False
+        Rook (shared edge) instead of queen (shared point) contiguity.
+    tolerance : float, default 0.0
+        Fuzzy contiguity: areas closer than this distance (CRS units) are
+        neighbours. Needs a projected CRS.
+    islands : {"keep", "nearest"}, default "keep"
+        Policy for areas without neighbours: keep them isolated (they are
+        reported), or link each to its ``island_k`` nearest area(s) by polygon
+        distance, in both directions, keeping ties.
+    island_k : int, default 1
+        Number of nearest areas an island is linked to under ``"nearest"``.
+    return_report : bool, default False
+        Also return the :class:`GraphReport`, including which links the island
+        policy added.
+
+    Returns
+    -------
+    libpysal.graph.Graph or (libpysal.graph.Graph, GraphReport)
+        Symmetric binary graph with the area codes as ids, in the areas' order.
+
+    Raises
+    ------
+    InputError
+        For duplicate or missing codes, missing geometries, an unknown island
+        policy, a negative tolerance, or distances asked of a geographic CRS.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> squares = gpd.GeoSeries(
+    ...     [box(0, 0, 1, 1), box(1, 0, 2, 1), box(1, 1, 2, 2), box(5, 5, 6, 6)],
+    ...     index=["a", "b", "c", "d"], crs="EPSG:27700")
+    >>> sorted(contiguity(squares)["a"].index)
+    ['b', 'c']
+    >>> sorted(contiguity(squares, rook=True)["a"].index)
+    ['b']
+    >>> g, report = contiguity(squares, islands="nearest", return_report=True)
+    >>> report.linked
+    (('d', ('c',)),)
+    """
+    geoms = _geoseries(areas, "contiguity")
+    if islands not in _ISLAND_POLICIES:
+        raise InputError(
+            f"unknown island policy {islands!r}", fix=f"use one of {list(_ISLAND_POLICIES)}"
+        )
+    if not tolerance >= 0:
+        raise InputError(f"tolerance must be zero or positive, got {tolerance!r}")
+    if tolerance > 0 or islands == "nearest":
+        _require_projected(geoms, "fuzzy contiguity and the 'nearest' island policy")
+    if island_k < 1:
+        raise InputError(f"island_k must be at least 1, got {island_k!r}")
+
+    values = np.asarray(geoms.array, dtype=object)
+    tree = shapely.STRtree(values)
+    if tolerance > 0:
+        left, right = tree.query(values, predicate="dwithin", distance=tolerance)
+    else:
+        left, right = tree.query(values, predicate="intersects")
+    once = left < right
+    left, right = left[once], right[once]
+    if rook:
+        keep = _rook_pairs(values[left], values[right], tolerance)
+        left, right = left[keep], right[keep]
+
+    n = len(values)
+    linked: list[tuple[str, tuple[str, ...]]] = []
+    if islands == "nearest":
+        degree = np.bincount(np.concatenate([left, right]), minlength=n)
+        extra_left, extra_right = [], []
+        for island in np.flatnonzero(degree == 0):
+            targets = _nearest_areas(values, island, island_k)
+            extra_left.extend([island] * len(targets))
+            extra_right.extend(targets)
+            linked.append((str(geoms.index[island]), tuple(str(geoms.index[t]) for t in targets)))
+        left = np.concatenate([left, np.asarray(extra_left, dtype=np.int64)])
+        right = np.concatenate([right, np.asarray(extra_right, dtype=np.int64)])
+
+    graph = _from_pairs(geoms.index, *_symmetric_pairs(left, right))
+    if not return_report:
+        return graph
+    return graph, _report(graph, policy=islands, linked=tuple(linked))
+
+
+def _rook_pairs(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which candidate pairs share a boundary of positive length (or overlap)."""
+    if tolerance == 0:
+        matrix = shapely.relate(a, b)
+        # DE-9IM: position 0 is interior/interior, 4 is boundary/boundary
+        interior = np.array([m[0] == "2" for m in matrix], dtype=bool)
+        boundary = np.array([m[4] == "1" for m in matrix], dtype=bool)
+        return interior | boundary
+    near_a = shapely.length(shapely.intersection(shapely.boundary(b), shapely.buffer(a, tolerance)))
+    near_b = shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, tolerance)))
+    return np.maximum(near_a, near_b) > 2 * tolerance
+
+
+def _nearest_areas(values: np.ndarray, i: int, k: int) -> list[int]:
+    """Indices of the ``k`` areas nearest to area ``i`` by polygon distance, ties kept."""
+    distance = shapely.distance(values[i], values)
+    distance[i] = np.inf
+    k = min(k, len(values) - 1)
+    if k <= 0:
+        return []
+    kth = np.partition(distance, k - 1)[k - 1]
+    # floating noise in distances computed from different vertex orders
+    chosen = np.flatnonzero(distance <= kth * (1 + 1e-12))
+    return chosen[np.argsort(distance[chosen], kind="stable")].tolist()
+
+
+def _points(areas, what: str) -> tuple[pd.Index, np.ndarray]:
+    geoms = _geoseries(areas, what)
+    _require_projected(geoms, what)
+    points = geoms.centroid if not (geoms.geom_type == "Point").all() else geoms
+    return geoms.index, shapely.get_coordinates(np.asarray(points.array, dtype=object))
+
+
+def knn(areas: gpd.GeoDataFrame | gpd.GeoSeries, k: int = 5) -> Graph:
+    """k-nearest-neighbour graph between area centroids (or points).
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Polygons (their centroids are used) or points, indexed by unique code,
+        in a projected CRS.
+    k : int, default 5
+        Number of neighbours of each area; must be below the number of areas.
+
+    Returns
+    -------
+    libpysal.graph.Graph
+        Binary graph, generally asymmetric (i may be among j's nearest without
+        the converse). Ties at the k-th distance are broken by the k-d tree.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> pts = gpd.GeoSeries([Point(0, 0), Point(1, 0), Point(3, 0), Point(10, 0)],
+    ...                     index=list("abcd"), crs="EPSG:27700")
+    >>> g = knn(pts, k=1)
+    >>> [g[c].index[0] for c in "abcd"]
+    ['b', 'a', 'b', 'c']
+    """
+    ids, xy = _points(areas, "knn")
+    n = len(ids)
+    if not 1 <= k < n:
+        raise InputError(f"k must be between 1 and {n - 1} (the number of areas minus one), got {k}")
+    _, neighbours = cKDTree(xy).query(xy, k=k + 1)
+    rows, cols = [], []
+    for i in range(n):
+        # the point itself is usually first, but not when duplicates share its position
+        row = [j for j in neighbours[i] if j != i][:k]
+        rows.extend([i] * len(row))
+        cols.extend(row)
+    return _from_pairs(ids, rows, cols)
+
+
+def distance_band(
+    areas: gpd.GeoDataFrame | gpd.GeoSeries,
+    threshold: float,
+    binary: bool = True,
+    alpha: float = -1.0,
+) -> Graph:
+    """Graph linking areas whose centroids (or points) lie within ``threshold``.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or geopandas.GeoSeries
+        Polygons (their centroids are used) or points, indexed by unique code,
+        in a projected CRS.
+    threshold : float
+        Maximum distance, in CRS units, inclusive.
+    binary : bool, default True
+        Weights 1; otherwise ``distance ** alpha`` (inverse distance by default).
+    alpha : float, default -1.0
+        Distance-decay exponent when ``binary`` is false.
+
+    Returns
+    -------
+    libpysal.graph.Graph
+        Symmetric graph; areas with nothing within the threshold are islands.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import Point
+    >>> pts = gpd.GeoSeries([Point(0, 0), Point(3, 4), Point(30, 0)],
+    ...                     index=list("abc"), crs="EPSG:27700")
+    >>> g = distance_band(pts, 5.0, binary=False)
+    >>> float(g["a"]["b"]), list(g.isolates)
+    (0.2, ['c'])
+    """
+    ids, xy = _points(areas, "distance_band")
+    if not threshold > 0:
+        raise InputError(f"threshold must be positive, got {threshold!r}")
+    pairs = cKDTree(xy).query_pairs(threshold, output_type="ndarray")
+    left, right = pairs[:, 0], pairs[:, 1]
+    weights = None
+    if not binary:
+        distance = np.hypot(*(xy[left] - xy[right]).T)
+        if alpha < 0 and (distance == 0).any():
+            same = distance == 0
+            raise InputError(
+                "some areas share a position, so inverse-distance weights are infinite",
+                rows=[f"{ids[a]}-{ids[b]}" for a, b in zip(left[same], right[same], strict=True)],
+                fix="use binary=True or move the duplicated points apart",
+            )
+        weights = np.concatenate([distance, distance]) ** alpha
+    return _from_pairs(ids, *_symmetric_pairs(left, right), weights)
+
+
+def commuting(
+    flows: pd.DataFrame,
+    origin: str,
+    destination: str,
+    count: str,
+    threshold: float = 0.05,
+    areas: gpd.GeoDataFrame | Iterable[str] | None = None,
+    *,
+    return_excluded: bool = False,
+) -> Graph | tuple[Graph, pd.DataFrame]:
+    """Graph of areas tied by commuting: an edge where either flow share reaches ``threshold``.
+
+    The share of ``b`` in ``a``'s commuting is the flow ``a -> b`` divided by
+    all of ``a``'s flows to places of work among the areas, its own included
+    (people living and working in ``a``). ``a`` and ``b`` are linked when the
+    share of ``b`` in ``a``'s commuting, or of ``a`` in ``b``'s, is at least
+    ``threshold``. Repeated origin-destination rows are summed.
+
+    Rows that cannot be placed are excluded, never silently: destinations or
+    origins that are not areas (``-8`` "does not apply", offshore and outside-UK
+    codes, areas outside the study region). They are returned with a ``reason``
+    column when ``return_excluded`` is true, and summarised in a
+    :class:`UserWarning` otherwise. Self-flows make no edge but count in the
+    denominator.
+
+    Parameters
+    ----------
+    flows : pandas.DataFrame
+        Origin-destination table, one row per flow.
+    origin, destination, count : str
+        Columns with the origin (residence) code, destination (workplace) code
+        and the number of commuters.
+    threshold : float, default 0.05
+        Minimum share, in (0, 1].
+    areas : GeoDataFrame or iterable of str, optional
+        The areas (codes, or a GeoDataFrame indexed by code) and the order of
+        the graph's ids. By default, every origin code, sorted: in a census
+        table each origin is a place of residence.
+    return_excluded : bool, default False
+        Also return the excluded rows.
+
+    Returns
+    -------
+    libpysal.graph.Graph or (libpysal.graph.Graph, pandas.DataFrame)
+        Symmetric binary graph on the areas; with ``return_excluded``, also
+        the excluded rows of ``flows`` with a ``reason`` column.
+
+    Raises
+    ------
+    InputError
+        For missing columns, missing or negative counts, or a threshold outside
+        (0, 1].
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> od = pd.DataFrame({"home": ["a", "a", "a", "b", "b", "c", "c"],
+    ...                    "work": ["a", "b", "-8", "b", "a", "c", "a"],
+    ...                    "n": [90, 10, 50, 100, 1, 99, 1]})
+    >>> g, excluded = commuting(od, "home", "work", "n", threshold=0.05,
+    ...                         return_excluded=True)
+    >>> sorted(g["a"].index), list(g.isolates)
+    (['b'], ['c'])
+    >>> excluded["reason"].tolist()
+    ['destination is not an area']
+    """
+    missing_columns = [c for c in (origin, destination, count) if c not in flows.columns]
+    if missing_columns:
+        raise InputError(
+            "the flows table lacks columns",
+            rows=missing_columns,
+            fix=f"name the columns present: {list(flows.columns)}",
+        )
+    if not 0 < threshold <= 1:
+        raise InputError(f"threshold is a share and must be in (0, 1], got {threshold!r}")
+    values = pd.to_numeric(flows[count], errors="coerce")
+    bad = values.isna() | (values < 0)
+    if bad.any():
+        raise InputError(
+            f"column {count!r} has missing, non-numeric or negative counts",
+            rows=flows.index[bad.to_numpy()].tolist(),
+            fix="correct or remove those rows",
+        )
+    orig = flows[origin].astype(str)
+    dest = flows[destination].astype(str)
+    if areas is None:
+        ids = pd.Index(sorted(orig.unique()))
+    elif isinstance(areas, gpd.GeoDataFrame | gpd.GeoSeries | pd.DataFrame | pd.Series):
+        ids = pd.Index(areas.index.astype(str))
+    else:
+        ids = pd.Index([str(a) for a in areas])
+    if ids.has_duplicates:
+        raise InputError("area codes must be unique", rows=ids[ids.duplicated()].tolist())
+
+    o_pos = ids.get_indexer(orig)
+    d_pos = ids.get_indexer(dest)
+    reason = np.where(
+        o_pos < 0,
+        "origin is not an area",
+        np.where(d_pos < 0, "destination is not an area", ""),
+    )
+    excluded = flows.loc[reason != ""].assign(reason=reason[reason != ""])
+    if len(excluded) and not return_excluded:
+        summary = excluded.groupby("reason").size().to_dict()
+        codes = sorted(
+            set(orig[o_pos < 0]).union(dest[(o_pos >= 0) & (d_pos < 0)]), key=str
+        )
+        warnings.warn(
+            f"commuting: excluded {len(excluded)} rows ({summary}); codes not among the "
+            f"areas: {', '.join(codes[:12])}{' ...' if len(codes) > 12 else ''}. "
+            "Pass return_excluded=True to get them.",
+            UserWarning,
+            stacklevel=2,
+        )
+
+    used = (o_pos >= 0) & (d_pos >= 0)
+    n = len(ids)
+    flow = sparse.csr_array(
+        (values.to_numpy(dtype=float)[used], (o_pos[used], d_pos[used])), shape=(n, n)
+    )
+    flow.sum_duplicates()
+    outgoing = np.asarray(flow.sum(axis=1)).ravel()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = sparse.csr_array(sparse.diags_array(np.where(outgoing > 0, 1 / outgoing, 0)) @ flow)
+    share.setdiag(0)
+    share.eliminate_zeros()
+    strong = (share >= threshold).astype(float)
+    strong = ((strong + strong.T) > 0).astype(float).tocoo()
+    graph = _from_pairs(ids, strong.row, strong.col)
+    if return_excluded:
+        return graph, excluded
+    return graph
+
+
+# ---------------------------------------------------------------------------
+# description
+
+
+def components(graph: Graph) -> list[list[str]]:
+    """Connected components of a graph, largest first.
+
+    Asymmetric graphs (k-nearest neighbours) are taken as undirected: two
+    areas are in one component when a path joins them ignoring direction.
+
+    Parameters
+    ----------
+    graph : libpysal.graph.Graph
+
+    Returns
+    -------
+    list of list of str
+        Area codes of each component in graph order; components of equal size
+        are ordered by their first area in the graph.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from libpysal.graph import Graph
+    >>> g = Graph.from_arrays(np.array(["a", "b", "c"]), np.array(["b", "a", "c"]),
+    ...                       np.array([1.0, 1.0, 0.0]))
+    >>> components(g)
+    [['a', 'b'], ['c']]
+    """
+    ids = graph.unique_ids
+    count, labels = connected_components(_binary_sparse(graph), directed=True, connection="weak")
+    first = np.full(count, len(ids))
+    np.minimum.at(first, labels, np.arange(len(ids)))
+    sizes = np.bincount(labels, minlength=count)
+    order = sorted(range(count), key=lambda c: (-sizes[c], first[c]))
+    return [[str(a) for a in ids[labels == c]] for c in order]
+
+
+def graph_report(graph: Graph) -> GraphReport:
+    """Summarise a graph: size, islands, components and mean number of neighbours.
+
+    The report describes the graph as it stands; to also list the links an
+    island policy added, build with ``contiguity(..., return_report=True)``.
+
+    Parameters
+    ----------
+    graph : libpysal.graph.Graph
+
+    Returns
+    -------
+    GraphReport
+        Frozen; ``str(report)`` reads as a short paragraph.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> squares = gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)],
+    ...                         index=["a", "b", "c"])
+    >>> report = graph_report(contiguity(squares))
+    >>> report.n_edges, report.islands, report.components
+    (1, ('c',), (('a', 'b'), ('c',)))
+    """
+    return _report(graph)
+
+
+def _report(graph: Graph, policy: str | None = None, linked=()) -> GraphReport:
+    matrix = _binary_sparse(graph)
+    matrix.setdiag(0)
+    matrix.eliminate_zeros()
+    undirected = ((matrix + matrix.T) > 0).astype(float)
+    degree = np.asarray(undirected.sum(axis=1)).ravel()
+    ids = graph.unique_ids
+    return GraphReport(
+        n=len(ids),
+        n_edges=int(undirected.nnz // 2),
+        islands=tuple(str(a) for a in ids[degree == 0]),
+        components=tuple(tuple(c) for c in components(graph)),
+        mean_neighbours=float(np.asarray(matrix.sum(axis=1)).mean()) if len(ids) else 0.0,
+        symmetric=bool((matrix != matrix.T).nnz == 0),
+        policy=policy,
+        linked=tuple(linked),
+    )
