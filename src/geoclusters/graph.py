@@ -101,7 +101,9 @@ class GraphReport:
             + (" ..." if len(self.components) > 10 else ""),
         ]
         if self.islands:
-            lines.append(f"{len(self.islands)} area(s) without neighbours: {', '.join(self.islands)}")
+            lines.append(
+                f"{len(self.islands)} area(s) without neighbours: {', '.join(self.islands)}"
+            )
         else:
             lines.append("no area without neighbours")
         if self.policy is not None:
@@ -349,7 +351,9 @@ def knn(areas: gpd.GeoDataFrame | gpd.GeoSeries, k: int = 5) -> Graph:
     ids, xy = _points(areas, "knn")
     n = len(ids)
     if not 1 <= k < n:
-        raise InputError(f"k must be between 1 and {n - 1} (the number of areas minus one), got {k}")
+        raise InputError(
+            f"k must be between 1 and {n - 1} (the number of areas minus one), got {k}"
+        )
     _, neighbours = cKDTree(xy).query(xy, k=k + 1)
     rows, cols = [], []
     for i in range(n):
@@ -518,9 +522,7 @@ def commuting(
     excluded = flows.loc[reason != ""].assign(reason=reason[reason != ""])
     if len(excluded) and not return_excluded:
         summary = excluded.groupby("reason").size().to_dict()
-        codes = sorted(
-            set(orig[o_pos < 0]).union(dest[(o_pos >= 0) & (d_pos < 0)]), key=str
-        )
+        codes = sorted(set(orig[o_pos < 0]).union(dest[(o_pos >= 0) & (d_pos < 0)]), key=str)
         warnings.warn(
             f"commuting: excluded {len(excluded)} rows ({summary}); codes not among the "
             f"areas: {', '.join(codes[:12])}{' ...' if len(codes) > 12 else ''}. "
