@@ -252,8 +252,10 @@ def location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
     keys = ["sector", "period", "measure"]
     national_x = table["value"].where(usable).groupby([table[k] for k in keys]).transform("sum")
     national_total = table["total"].where(usable).groupby([table[k] for k in keys]).transform("sum")
-    national_share = national_x / national_total
-    table["lq"] = (table["share"] / national_share.where(national_x > 0)).where(usable)
+    # computed in the order of the formula, which keeps exact ratios exact
+    sector_share = table["value"] / national_x.where(national_x > 0)
+    economy_share = table["total"] / national_total
+    table["lq"] = (sector_share / economy_share).where(usable)
     return table
 
 

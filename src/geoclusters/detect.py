@@ -1,0 +1,573 @@
+"""Cluster detection and typology.
+
+Three detectors share one output shape, a *selections* table with one row per
+area, measure, sector group and criterion that selected it:
+
+``area, name, method, criterion, measure, group, metric, rank, value,
+threshold, size, size_threshold``
+
+- ``criterion`` is the dimension of the selection: ``"concentration"`` (the
+  area is specialised now) or ``"growth"`` (its specialisation is growing);
+- ``metric`` names what ``value`` is (``"lq"``, ``"lq_change"``, a statistic);
+- ``rank`` is the area's rank on that metric among the eligible areas (1 is
+  best); ``threshold`` the cut-off it passed (the n-th value for a top-n rule,
+  the LQ floor for a threshold rule, alpha for a statistical test);
+- ``size`` and ``size_threshold`` are the count and the size floor used to
+  decide eligibility (missing where there is no size rule).
+
+The typology then types every area: ``"high concentration"``,
+``"high growth"``, ``"both"`` or ``"none"``, with the groups behind each type.
+
+Ties at a top-n cut-off are all kept (rank by the "min" method): dropping one
+of two equal areas would depend on row order, which carries no meaning.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from .counts import check_area_codes
+from .errors import InputError
+from .measures import NESTA_2016_PERIODS, area_profile, prepare
+from .provenance import Provenance, attach
+
+SELECTION_COLUMNS = [
+    "area",
+    "name",
+    "method",
+    "criterion",
+    "measure",
+    "group",
+    "metric",
+    "rank",
+    "value",
+    "threshold",
+    "size",
+    "size_threshold",
+]
+TYPES = ("high concentration", "high growth", "both", "none")
+
+
+def detect_nesta2016(
+    areas,
+    counts: pd.DataFrame,
+    *,
+    groups="nesta2016",
+    periods=NESTA_2016_PERIODS,
+    quantile: float = 0.75,
+    top_n: int = 10,
+    measures: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Select clusters with the rule of Nesta's 2016 *Geography of Creativity*.
+
+    For each measure and sector group: *concentration* candidates are areas
+    whose second-period count is at or above the ``quantile`` of all areas'
+    second-period counts; the ``top_n`` by second-period LQ are selected.
+    *Growth* candidates are areas whose first-period count is at or above the
+    ``quantile`` of first-period counts; the ``top_n`` by relative LQ change
+    (LQ2 / LQ1 − 1) are selected. The clusters are the union.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or pandas.Series
+        Areas indexed by code with a ``name`` column (or a Series of names).
+        Every area must have counts and every count an area.
+    counts : pandas.DataFrame
+        Tidy counts with all-industry totals.
+    groups : "nesta2016", mapping or None
+        Sector groups, see :func:`geoclusters.measures.prepare`.
+    periods : mapping or pair
+        The two periods, see :func:`geoclusters.measures.prepare`.
+    quantile : float, default 0.75
+        Size floor as a quantile of the counts (linear interpolation, as
+        :func:`numpy.quantile`); areas with a missing count are not eligible
+        and do not enter the quantile.
+    top_n : int, default 10
+        How many areas each measure, group and criterion selects (more when
+        tied at the cut-off).
+    measures : sequence of str, optional
+        Restrict to these measures.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Selections (see the module docstring), with the provenance in
+        ``.attrs["provenance"]``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = []
+    >>> for area, film in [("A", 30), ("B", 10), ("C", 5), ("D", 8)]:
+    ...     for period, scale in [("1", 1), ("2", 2)]:
+    ...         rows += [(area, "film", period, "jobs", film * scale if area == "A" else film),
+    ...                  (area, "_total", period, "jobs", 100)]
+    >>> counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+    >>> names = pd.Series(["Ay", "Bee", "Cee", "Dee"], index=list("ABCD"))
+    >>> found = detect_nesta2016(names, counts, groups=None, periods=["1", "2"], top_n=1)
+    >>> found[["area", "criterion", "rank"]].values.tolist()
+    [['A', 'concentration', 1], ['A', 'growth', 1]]
+    """
+    names = _names(areas)
+    table, start, end = prepare(counts, groups, periods)
+    check_area_codes(table, names.index)
+    long = _long_profile(table, start, end, measures)
+    pieces = []
+    for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
+        pieces.append(
+            _top(rows, "concentration", "lq", "count", quantile, top_n).assign(
+                measure=measure, group=group
+            )
+        )
+        pieces.append(
+            _top(rows, "growth", "lq_change", "count_start", quantile, top_n).assign(
+                measure=measure, group=group
+            )
+        )
+    selections = _finish(pieces, names, "nesta2016")
+    parameters = {
+        "groups": groups,
+        "periods": periods,
+        "start": start,
+        "end": end,
+        "quantile": quantile,
+        "top_n": top_n,
+        "measures": measures,
+    }
+    return attach(
+        selections,
+        Provenance.record("detect_nesta2016", parameters, counts=counts, areas=names),
+    )
+
+
+def _top(rows, criterion, metric, size_column, quantile, top_n) -> pd.DataFrame:
+    size = rows[size_column]
+    size_threshold = float(np.quantile(size.dropna(), quantile)) if size.notna().any() else np.nan
+    eligible = rows[(size >= size_threshold) & rows[metric].notna()]
+    rank = eligible[metric].rank(method="min", ascending=False)
+    chosen = eligible[rank <= top_n]
+    threshold = chosen[metric].min() if len(chosen) else np.nan
+    return pd.DataFrame(
+        {
+            "area": chosen["area"],
+            "criterion": criterion,
+            "metric": metric,
+            "rank": rank[rank <= top_n].astype(int),
+            "value": chosen[metric],
+            "threshold": threshold,
+            "size": chosen[size_column],
+            "size_threshold": size_threshold,
+        }
+    )
+
+
+def detect_thresholds(
+    areas,
+    counts: pd.DataFrame,
+    *,
+    lq_min: float = 1.25,
+    count_min: float = 0.0,
+    lq_change_min: float | None = None,
+    groups="nesta2016",
+    periods=NESTA_2016_PERIODS,
+    measures: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Select areas whose LQ is at or above a floor and whose count is large enough.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame or pandas.Series
+        Areas indexed by code, with names.
+    counts : pandas.DataFrame
+        Tidy counts with all-industry totals.
+    lq_min : float, default 1.25
+        Second-period LQ at or above which an area is a concentration cluster.
+    count_min : float, default 0
+        Second-period count (first-period for growth) at or above which an area
+        is eligible: it keeps tiny areas with a handful of businesses out.
+    lq_change_min : float, optional
+        When given, areas whose relative LQ change is at or above it are
+        growth clusters.
+    groups, periods, measures
+        As in :func:`detect_nesta2016`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Selections (see the module docstring).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({"area": ["A", "A", "B", "B"], "period": "2015",
+    ...     "measure": "jobs", "sector": ["film", "_total"] * 2, "value": [30.0, 100, 10, 300]})
+    >>> names = pd.Series(["Ay", "Bee"], index=["A", "B"])
+    >>> found = detect_thresholds(names, counts, lq_min=2, groups=None, periods=["2015", "2015"])
+    >>> found[["area", "value", "threshold"]].to_dict("records")
+    [{'area': 'A', 'value': 3.0, 'threshold': 2.0}]
+    """
+    names = _names(areas)
+    table, start, end = prepare(counts, groups, periods)
+    check_area_codes(table, names.index)
+    long = _long_profile(table, start, end, measures)
+    pieces = []
+    rules = [("concentration", "lq", lq_min, "count")]
+    if lq_change_min is not None:
+        rules.append(("growth", "lq_change", lq_change_min, "count_start"))
+    for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
+        for criterion, metric, floor, size_column in rules:
+            eligible = rows[(rows[size_column] >= count_min) & rows[metric].notna()]
+            rank = eligible[metric].rank(method="min", ascending=False).astype(int)
+            chosen = eligible[eligible[metric] >= floor]
+            pieces.append(
+                pd.DataFrame(
+                    {
+                        "area": chosen["area"],
+                        "criterion": criterion,
+                        "metric": metric,
+                        "rank": rank[chosen.index],
+                        "value": chosen[metric],
+                        "threshold": float(floor),
+                        "size": chosen[size_column],
+                        "size_threshold": float(count_min),
+                        "measure": measure,
+                        "group": group,
+                    }
+                )
+            )
+    selections = _finish(pieces, names, "thresholds")
+    parameters = {
+        "lq_min": lq_min,
+        "count_min": count_min,
+        "lq_change_min": lq_change_min,
+        "groups": groups,
+        "periods": periods,
+        "start": start,
+        "end": end,
+        "measures": measures,
+    }
+    return attach(
+        selections,
+        Provenance.record("detect_thresholds", parameters, counts=counts, areas=names),
+    )
+
+
+def detect_hotspots(
+    areas,
+    counts: pd.DataFrame,
+    graph=None,
+    *,
+    statistic: Literal["local_moran", "gi_star"] = "local_moran",
+    variable: Literal["lq", "lq_change"] = "lq",
+    correction: Literal["fdr", "bonferroni"] | None = "fdr",
+    alpha: float = 0.05,
+    permutations: int = 999,
+    seed: int | None = 0,
+    groups="nesta2016",
+    periods=NESTA_2016_PERIODS,
+    measures: Sequence[str] | None = None,
+) -> pd.DataFrame:
+    """Select statistically significant hot spots of specialisation.
+
+    An area is selected for a measure and group when it is a significant
+    High-High unit of local Moran's I (``statistic="local_moran"``) or a
+    significant hot spot of Getis-Ord Gi* (``"gi_star"``, positive z) on the
+    chosen variable, after the multiple-testing ``correction``.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas indexed by code, with names and geometry.
+    counts : pandas.DataFrame
+        Tidy counts with all-industry totals.
+    graph : libpysal.graph.Graph, optional
+        Spatial weights; queen contiguity of ``areas`` by default.
+    statistic : {"local_moran", "gi_star"}
+        The local statistic.
+    variable : {"lq", "lq_change"}
+        Second-period LQ (a concentration hot spot) or relative LQ change (a
+        growth hot spot).
+    correction : {"fdr", "bonferroni"} or None, default "fdr"
+        Multiple-testing correction of the permutation p-values.
+    alpha : float, default 0.05
+        Significance level after correction.
+    permutations : int, default 999
+        Conditional permutations for the pseudo p-values.
+    seed : int, optional
+        Seed of the permutations; the same seed gives the same selections.
+    groups, periods, measures
+        As in :func:`detect_nesta2016`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Selections (see the module docstring); ``value`` is the local
+        statistic, ``threshold`` is ``alpha`` and ``rank`` orders by p-value.
+    """
+    from .graph import contiguity
+    from .stats import local_g, local_moran
+
+    names = _names(areas)
+    table, start, end = prepare(counts, groups, periods)
+    check_area_codes(table, names.index)
+    if graph is None:
+        graph = contiguity(areas)
+    long = _long_profile(table, start, end, measures)
+    criterion = "concentration" if variable == "lq" else "growth"
+    size_column = "count" if variable == "lq" else "count_start"
+    pieces = []
+    for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
+        values = rows.set_index("area")[variable]
+        options = {
+            "permutations": permutations,
+            "seed": seed,
+            "correction": correction,
+            "alpha": alpha,
+            "missing": "drop",
+        }
+        if statistic == "local_moran":
+            frame = local_moran(values, graph, **options).to_frame()
+            hot = frame["significant"] & (frame["quadrant"] == "HH")
+        elif statistic == "gi_star":
+            frame = local_g(values, graph, star=True, **options).to_frame()
+            hot = frame["significant"] & (frame["z"] > 0)
+        else:
+            raise InputError(
+                f"unknown statistic {statistic!r}", fix="use 'local_moran' or 'gi_star'"
+            )
+        chosen = frame[hot.fillna(False).astype(bool)]
+        rank = frame["p_value"].rank(method="min")
+        sizes = rows.set_index("area")[size_column]
+        pieces.append(
+            pd.DataFrame(
+                {
+                    "area": chosen.index,
+                    "criterion": criterion,
+                    "metric": f"{statistic}:{variable}",
+                    "rank": rank[chosen.index].astype(int).to_numpy(),
+                    "value": chosen["statistic"].to_numpy(),
+                    "threshold": alpha,
+                    "size": sizes.reindex(chosen.index).to_numpy(),
+                    "size_threshold": np.nan,
+                    "measure": measure,
+                    "group": group,
+                }
+            )
+        )
+    selections = _finish(pieces, names, f"hotspots:{statistic}")
+    parameters = {
+        "statistic": statistic,
+        "variable": variable,
+        "correction": correction,
+        "alpha": alpha,
+        "permutations": permutations,
+        "seed": seed,
+        "groups": groups,
+        "periods": periods,
+        "start": start,
+        "end": end,
+        "measures": measures,
+    }
+    return attach(
+        selections,
+        Provenance.record("detect_hotspots", parameters, counts=counts, areas=names),
+    )
+
+
+def _names(areas) -> pd.Series:
+    if isinstance(areas, pd.Series):
+        names = areas.astype(str)
+    elif isinstance(areas, pd.DataFrame) and "name" in areas:
+        names = areas["name"].astype(str)
+    else:
+        raise InputError(
+            "areas must be a GeoDataFrame with a 'name' column or a Series of names",
+            fix="read them with geoclusters.read_areas",
+        )
+    names.index = names.index.astype(str)
+    return names
+
+
+def _long_profile(table, start, end, measures) -> pd.DataFrame:
+    if measures is not None:
+        unknown = sorted(set(measures) - set(table["measure"]))
+        if unknown:
+            raise InputError("measures not in the counts", rows=unknown)
+        table = table[table["measure"].isin(list(measures)) | (table["measure"] == "")]
+    profile = area_profile(table, start, end)
+    metric_columns = [c for c in profile.columns if not c.endswith("_total")]
+    long = profile[metric_columns].stack(future_stack=True).rename("v").reset_index()
+    key = long["level_1"].str.extract(
+        r"^(?P<mg>.+)_(?P<metric>count_start|count|lq_start|lq_change|lq|growth)$"
+    )
+    long = long.join(key).pivot(index=["area", "mg"], columns="metric", values="v").reset_index()
+    measure_of = {
+        f"{m}_{g}": (m, g)
+        for m, g in table[["measure", "sector"]].drop_duplicates().itertuples(index=False)
+    }
+    long["measure"] = long["mg"].map(lambda mg: measure_of[mg][0])
+    long["group"] = long["mg"].map(lambda mg: measure_of[mg][1])
+    return long.drop(columns="mg")
+
+
+def _finish(pieces, names: pd.Series, method: str) -> pd.DataFrame:
+    pieces = [p for p in pieces if len(p)]
+    if pieces:
+        selections = pd.concat(pieces, ignore_index=True)
+    else:
+        selections = pd.DataFrame(columns=[c for c in SELECTION_COLUMNS if c not in ("name",)])
+    selections["name"] = selections["area"].map(names)
+    selections["method"] = method
+    selections = selections[SELECTION_COLUMNS]
+    order = {"concentration": 0, "growth": 1}
+    return selections.sort_values(
+        ["measure", "group", "criterion", "rank", "area"],
+        key=lambda s: s.map(order) if s.name == "criterion" else s,
+        kind="stable",
+    ).reset_index(drop=True)
+
+
+def typology(clusters: pd.DataFrame, areas) -> pd.DataFrame:
+    """Type every area by the selections that name it.
+
+    Parameters
+    ----------
+    clusters : pandas.DataFrame
+        Selections from any detector (or several, concatenated).
+    areas : geopandas.GeoDataFrame or pandas.Series
+        All areas; every one gets a row, clusters or not.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by area: ``name``, ``is_cluster``, ``cluster_type`` (one of
+        ``"high concentration"``, ``"high growth"``, ``"both"``, ``"none"``),
+        ``concentration_groups`` and ``growth_groups`` (``"measure:group"``
+        joined by ``"; "``, empty when none).
+
+    Raises
+    ------
+    InputError
+        If a selection names an area that is not in ``areas``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> clusters = pd.DataFrame({"area": ["A", "A", "B"],
+    ...     "criterion": ["concentration", "growth", "growth"],
+    ...     "measure": "jobs", "group": ["film", "film", "music"]})
+    >>> names = pd.Series(["Ay", "Bee", "Cee"], index=["A", "B", "C"])
+    >>> typology(clusters, names)["cluster_type"].tolist()
+    ['both', 'high growth', 'none']
+    """
+    names = _names(areas)
+    unknown = pd.Index(clusters["area"].astype(str).unique()).difference(names.index)
+    if len(unknown):
+        raise InputError("selections name areas that are not in the areas", rows=unknown)
+    label = clusters["measure"].astype(str) + ":" + clusters["group"].astype(str)
+    labelled = clusters.assign(label=label, area=clusters["area"].astype(str))
+
+    def joined(criterion):
+        rows = labelled[labelled["criterion"] == criterion]
+        return rows.groupby("area")["label"].agg(lambda s: "; ".join(dict.fromkeys(s)))
+
+    concentration = joined("concentration").reindex(names.index, fill_value="")
+    growth = joined("growth").reindex(names.index, fill_value="")
+    high_c = concentration != ""
+    high_g = growth != ""
+    cluster_type = np.select(
+        [high_c & high_g, high_c, high_g], ["both", "high concentration", "high growth"], "none"
+    )
+    return pd.DataFrame(
+        {
+            "name": names,
+            "is_cluster": high_c | high_g,
+            "cluster_type": cluster_type,
+            "concentration_groups": concentration,
+            "growth_groups": growth,
+        },
+        index=names.index.rename("area"),
+    )
+
+
+def typology_summary(table: pd.DataFrame, region: pd.Series | str | None = None) -> pd.DataFrame:
+    """Count cluster types, overall and by region.
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        The output of :func:`typology`.
+    region : pandas.Series, str or None
+        Region of each area (a Series indexed by area, or a column of
+        ``table``). By default UK nations are read from the first letter of
+        GSS codes (E England, S Scotland, W Wales, N Northern Ireland, K
+        cross-border); other codes fall in one region, ``"all"``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per type (``TYPES``) plus ``"all clusters"`` and
+        ``"areas"``; one column per region plus ``"total"``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"cluster_type": ["both", "none", "high growth"]},
+    ...                      index=["E30000001", "S22000002", "E30000003"])
+    >>> typology_summary(table).loc["all clusters"].to_dict()
+    {'England': 2, 'Scotland': 0, 'total': 2}
+    """
+    if region is None:
+        regions = pd.Series(
+            [_nation(code) for code in table.index], index=table.index, name="region"
+        )
+    elif isinstance(region, str):
+        regions = table[region]
+    else:
+        regions = region.reindex(table.index)
+    counts = pd.crosstab(table["cluster_type"], regions.fillna("unknown")).reindex(
+        list(TYPES), fill_value=0
+    )
+    counts.loc["all clusters"] = counts.loc[["high concentration", "high growth", "both"]].sum()
+    counts.loc["areas"] = counts.loc[list(TYPES)].sum()
+    counts["total"] = counts.sum(axis=1)
+    counts.columns.name = None
+    counts.index.name = "type"
+    return counts.astype(int)
+
+
+_NATIONS = {
+    "E": "England",
+    "S": "Scotland",
+    "W": "Wales",
+    "N": "Northern Ireland",
+    "K": "cross-border",
+}
+
+
+def _nation(code: str) -> str:
+    if len(code) == 9 and code[0] in _NATIONS and code[1:].isdigit():
+        return _NATIONS[code[0]]
+    return "all"
+
+
+def selections_from_mapping(rows: Mapping[str, Sequence[tuple[str, str, str]]]) -> pd.DataFrame:
+    """Build a minimal selections table by hand: ``{area: [(criterion, measure, group)]}``.
+
+    Useful to test conurbation rules or to feed clusters found elsewhere.
+
+    Examples
+    --------
+    >>> selections_from_mapping({"A": [("concentration", "jobs", "film")]}).iloc[0].to_dict()
+    {'area': 'A', 'criterion': 'concentration', 'measure': 'jobs', 'group': 'film'}
+    """
+    records = [
+        {"area": area, "criterion": c, "measure": m, "group": g}
+        for area, items in rows.items()
+        for c, m, g in items
+    ]
+    return pd.DataFrame(records, columns=["area", "criterion", "measure", "group"])
