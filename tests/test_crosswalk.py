@@ -1,0 +1,350 @@
+"""Crosswalks: hand-worked lookups and squares, then the real UK lookups and boundaries."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Polygon, box
+
+import geoclusters
+from geoclusters.counts import TOTAL
+from geoclusters.crosswalk import areal_lookup, crosswalk, read_lookup
+from geoclusters.errors import InputError
+
+LONDON = "E30000234"
+
+
+def _counts(areas, values, sector="film", status=None, rounded_to=1):
+    frame = pd.DataFrame(
+        {
+            "area": areas,
+            "sector": sector,
+            "period": "2015",
+            "measure": "businesses",
+            "value": values,
+            "rounded_to": rounded_to,
+        }
+    )
+    if status is not None:
+        frame["status"] = status
+    return frame
+
+
+# ---------------------------------------------------------------- crosswalk by hand
+
+
+def test_one_to_one_lookup_sums_by_target():
+    counts = _counts(["a", "b", "c"], [1.0, 2.0, 4.0])
+    lookup = pd.DataFrame({"src": ["a", "b", "c", "a"], "dst": ["X", "X", "Y", "X"]})
+    out = crosswalk(counts, lookup, "src", "dst")
+    assert out.set_index("area")["value"].to_dict() == {"X": 3.0, "Y": 4.0}
+    assert list(out.columns) == ["area", "sector", "period", "measure", "value", "status",
+                                 "rounded_to"]  # fmt: skip
+    assert out.attrs["unmatched"] == []
+
+
+def test_split_codes_need_weights():
+    counts = _counts(["a"], [1.0])
+    lookup = pd.DataFrame({"src": ["a", "a", "b"], "dst": ["X", "Y", "Y"]})
+    with pytest.raises(InputError, match="weight") as caught:
+        crosswalk(counts, lookup, "src", "dst")
+    assert caught.value.rows == ["a"]
+
+
+def test_weights_split_values():
+    counts = pd.concat([_counts(["a", "b"], [12.0, 10.0]), _counts(["a", "b"], [6.0, 0.0], "tv")])
+    lookup = pd.DataFrame(
+        {"src": ["a", "a", "a", "b"], "dst": ["X", "Y", "Z", "Z"], "w": [0.5, 0.25, 0.25, 1.0]}
+    )
+    out = crosswalk(counts, lookup, "src", "dst", weight="w")
+    got = out.set_index(["area", "sector"])["value"].to_dict()
+    # a's 12 film: 6 to X, 3 to Y, 3 to Z; b's 10 film all to Z; a's 6 tv: 3, 1.5, 1.5
+    assert got == {
+        ("X", "film"): 6.0, ("Y", "film"): 3.0, ("Z", "film"): 13.0,
+        ("X", "tv"): 3.0, ("Y", "tv"): 1.5, ("Z", "tv"): 1.5,
+    }  # fmt: skip
+
+
+def test_weights_must_sum_to_one_unless_normalised():
+    counts = _counts(["a", "b"], [8.0, 5.0])
+    lookup = pd.DataFrame({"src": ["a", "a", "b"], "dst": ["X", "Y", "Y"], "w": [3, 1, 1]})
+    with pytest.raises(InputError, match="normalise") as caught:
+        crosswalk(counts, lookup, "src", "dst", weight="w")
+    assert caught.value.rows == ["a"]
+    out = crosswalk(counts, lookup, "src", "dst", weight="w", normalise=True)
+    assert out.set_index("area")["value"].to_dict() == {"X": 6.0, "Y": 2.0 + 5.0}
+
+
+@pytest.mark.parametrize(
+    ("lookup", "message"),
+    [
+        (pd.DataFrame({"src": ["a", "a"], "dst": ["X", "X"], "w": [0.5, 0.5]}), "more than once"),
+        (pd.DataFrame({"src": ["a", "a"], "dst": ["X", "Y"], "w": [1.5, -0.5]}), "non-negative"),
+        (pd.DataFrame({"src": ["a"], "dst": ["X"], "w": ["one"]}), "non-negative"),
+        (pd.DataFrame({"src": ["a"], "dst": [""], "w": [1.0]}), "blank"),
+        (pd.DataFrame({"src": ["a"], "dst": ["X"], "w": [0.0]}), "all zero"),
+        (pd.DataFrame({"src": ["a"], "to": ["X"], "w": [1.0]}), "lacks the columns"),
+    ],
+)
+def test_bad_lookups(lookup, message):
+    with pytest.raises(InputError, match=message):
+        crosswalk(_counts(["a"], [1.0]), lookup, "src", "dst", weight="w")
+
+
+def test_unmatched_codes_raise_or_are_reported():
+    counts = _counts(["a", "b", "zz"], [1.0, 2.0, 7.0])
+    lookup = pd.DataFrame({"src": ["a", "b"], "dst": ["X", "X"]})
+    with pytest.raises(InputError) as caught:
+        crosswalk(counts, lookup, "src", "dst")
+    assert caught.value.rows == ["zz"]
+    with pytest.warns(UserWarning, match="zz"):
+        out = crosswalk(counts, lookup, "src", "dst", unmatched="report")
+    assert out["value"].tolist() == [3.0]
+    assert out.attrs["unmatched"] == ["zz"]
+    assert out.attrs["unmatched_value"] == 7.0
+
+
+def test_suppressed_values_make_the_target_suppressed():
+    counts = _counts(["a", "b", "c"], [4.0, np.nan, 5.0], status=["ok", "suppressed", "ok"])
+    lookup = pd.DataFrame({"src": ["a", "b", "c"], "dst": ["X", "X", "Y"]})
+    out = crosswalk(counts, lookup, "src", "dst").set_index("area")
+    assert np.isnan(out.loc["X", "value"]) and out.loc["X", "status"] == "suppressed"
+    assert out.loc["Y", "value"] == 5.0 and out.loc["Y", "status"] == "ok"
+    lower = crosswalk(counts, lookup, "src", "dst", skipna=True).set_index("area")
+    assert lower.loc["X", "value"] == 4.0
+
+
+def test_rounded_to_keeps_the_largest_base():
+    counts = pd.concat([_counts(["a"], [5.0], rounded_to=5), _counts(["b"], [1.0])])
+    lookup = pd.DataFrame({"src": ["a", "b"], "dst": ["X", "X"]})
+    assert crosswalk(counts, lookup, "src", "dst")["rounded_to"].tolist() == [5]
+
+
+def test_package_name_is_callable():
+    counts = _counts(["a"], [2.0])
+    lookup = pd.DataFrame({"src": ["a"], "dst": ["X"]})
+    assert geoclusters.crosswalk(counts, lookup, "src", "dst")["value"].tolist() == [2.0]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    values=st.lists(st.integers(0, 10**7), min_size=1, max_size=12),
+    shares=st.lists(st.integers(1, 97), min_size=1, max_size=5),
+)
+def test_totals_conserved_with_awkward_weights(values, shares):
+    areas = [f"s{i}" for i in range(len(values))]
+    counts = _counts(areas, [float(v) for v in values])
+    total = sum(shares)
+    lookup = pd.DataFrame(
+        [(a, f"t{(i + j) % 7}", s / total) for i, a in enumerate(areas)
+         for j, s in enumerate(shares)],
+        columns=["src", "dst", "w"],
+    ).groupby(["src", "dst"], as_index=False)["w"].sum()  # fmt: skip
+    out = crosswalk(counts, lookup, "src", "dst", weight="w")
+    expected = math.fsum(values)
+    assert math.isclose(out["value"].sum(), expected, rel_tol=1e-12, abs_tol=1e-9)
+
+
+# ---------------------------------------------------------------- areal lookup by hand
+
+
+def _gdf(boxes: dict, crs=27700):
+    return gpd.GeoDataFrame(geometry=list(boxes.values()), index=list(boxes), crs=crs)
+
+
+TARGETS = {"T1": box(0, 0, 1, 2), "T2": box(1, 0, 3, 1), "T3": box(1, 1, 3, 3)}
+
+
+def test_areal_weights_on_squares():
+    sources = {"A": box(0, 0, 2, 2), "B": box(2, 0, 3, 2), "D": box(2, 2, 4, 3)}
+    got = areal_lookup(_gdf(sources), _gdf(TARGETS))
+    records = {(r.source, r.target): (r.weight, r.coverage) for r in got.itertuples()}
+    # A (area 4): 2 in T1, 1 in T2, 1 in T3. B (area 2): 1 in T2, 1 in T3.
+    # D (area 2): only [2,3]x[2,3] lies in T3, so coverage 1/2 and weight 1.
+    assert records == pytest.approx(
+        {
+            ("A", "T1"): (0.5, 1.0), ("A", "T2"): (0.25, 1.0), ("A", "T3"): (0.25, 1.0),
+            ("B", "T2"): (0.5, 1.0), ("B", "T3"): (0.5, 1.0),
+            ("D", "T3"): (1.0, 0.5),
+        }
+    )  # fmt: skip
+
+
+def test_sources_outside_every_target():
+    sources = _gdf({"A": box(0, 0, 1, 1), "C": box(10, 10, 11, 11)})
+    with pytest.raises(InputError) as caught:
+        areal_lookup(sources, _gdf(TARGETS))
+    assert caught.value.rows == ["C"]
+    with pytest.warns(UserWarning, match="C"):
+        got = areal_lookup(sources, _gdf(TARGETS), unmatched="report")
+    assert got.attrs["unmatched"] == ["C"]
+    assert got["source"].tolist() == ["A"]
+
+
+def test_slivers_below_the_threshold_are_dropped():
+    targets = _gdf({"L": box(0, 0, 1, 1), "R": box(1, 0, 2, 1)})
+    # 1e-7 of the source's width pokes into L
+    sources = _gdf({"S": box(1 - 1e-7, 0, 2, 1)})
+    got = areal_lookup(sources, targets)
+    assert got["target"].tolist() == ["R"]
+    assert got["weight"].tolist() == [1.0]
+    assert got["coverage"].iloc[0] == pytest.approx(1 / (1 + 1e-7), rel=1e-12)
+    kept = areal_lookup(sources, targets, min_share=1e-8).set_index("target")["weight"]
+    assert kept.to_dict() == pytest.approx({"L": 1e-7 / (1 + 1e-7), "R": 1 / (1 + 1e-7)})
+
+
+def test_areal_lookup_checks_crs_codes_and_geometry():
+    sources, targets = _gdf({"A": box(0, 0, 1, 1)}), _gdf(TARGETS)
+    with pytest.raises(InputError, match="geographic"):
+        areal_lookup(_gdf({"A": box(0, 0, 1, 1)}, crs=4326), _gdf(TARGETS, crs=4326))
+    with pytest.raises(InputError, match="no CRS"):
+        areal_lookup(_gdf({"A": box(0, 0, 1, 1)}, crs=None), targets)
+    with pytest.raises(InputError, match="differs"):
+        areal_lookup(sources, _gdf(TARGETS, crs=3857))
+    duplicated = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1)] * 2, index=["A", "A"], crs=27700)
+    with pytest.raises(InputError, match="duplicate"):
+        areal_lookup(duplicated, targets)
+    bowtie = _gdf({"B": Polygon([(0, 0), (1, 1), (1, 0), (0, 1)])})
+    with pytest.raises(InputError, match="invalid") as caught:
+        areal_lookup(bowtie, targets)
+    assert caught.value.rows == ["B"]
+
+
+def test_areal_lookup_feeds_crosswalk():
+    sources = {"A": box(0, 0, 2, 2), "B": box(2, 0, 3, 2)}
+    lookup = areal_lookup(_gdf(sources), _gdf(TARGETS))
+    out = crosswalk(_counts(["A", "B"], [100.0, 10.0]), lookup, "source", "target", "weight")
+    assert out.set_index("area")["value"].to_dict() == {"T1": 50.0, "T2": 30.0, "T3": 30.0}
+
+
+# ---------------------------------------------------------------- real data
+
+
+@pytest.fixture(scope="module")
+def ttwa_codes(ttwa_path) -> set[str]:
+    return set(gpd.read_file(ttwa_path)["ttwa11cd"])
+
+
+def test_lsoa_lookup_reads_despite_bom(data, ttwa_codes):
+    path = data / "lookups" / "lsoa11_ttwa11_uk.csv"
+    assert path.read_bytes()[:3] == b"\xef\xbb\xbf"
+    lookup = read_lookup(path)
+    assert lookup.columns.tolist() == ["LSOA11CD", "LSOA11NM", "TTWA11CD", "TTWA11NM"]
+    assert len(lookup) == 42_619 and lookup["LSOA11CD"].is_unique
+    assert set(lookup["TTWA11CD"]) == ttwa_codes
+    assert len(ttwa_codes) == 228
+    # one count per LSOA moved to TTWAs gives the number of LSOAs in each TTWA
+    counts = _counts(lookup["LSOA11CD"], 1.0, sector=TOTAL)
+    out = crosswalk(counts, path, "LSOA11CD", "TTWA11CD")
+    assert out.set_index("area")["value"].to_dict() == (
+        lookup["TTWA11CD"].value_counts().astype(float).to_dict()
+    )
+    assert out["value"].sum() == 42_619
+
+
+def _codes_by_name(names: pd.Series, boundaries: gpd.GeoDataFrame) -> tuple[pd.Series, list]:
+    """Local-authority names → codes; names without exactly one match are returned."""
+    table = boundaries.assign(key=boundaries["name"].str.strip().str.casefold())
+    unique = table.drop_duplicates("key", keep=False).set_index("key")["id"]
+    codes = names.str.strip().str.casefold().map(unique)
+    return codes, sorted(names[codes.isna()].unique())
+
+
+def test_creative_enterprises_lad_to_ttwa_conserve_totals(data, ttwa_codes):
+    lads = gpd.read_file(data / "lad" / "lad_uk_2023_05.topojson")
+    raw = pd.read_csv(data / "counts" / "creative_enterprises_lad23_2010_2025.csv")
+    codes, unknown_names = _codes_by_name(raw["Region"], lads)
+    assert unknown_names == []
+    assert codes.nunique() == 361
+    counts = pd.DataFrame(
+        {
+            "area": codes,
+            "sector": "creative",
+            "period": raw["Year"].astype(str),
+            "measure": "businesses",
+            "value": raw["Enterprise Count"].astype(float),
+            "rounded_to": 5,
+        }
+    )
+    lookup_path = data / "lookups" / "lad23_ttwa11_weights_derived.csv"
+    with pytest.raises(InputError):
+        crosswalk(counts, lookup_path, "lad23cd", "ttwa11cd", weight="weight")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        out = crosswalk(counts, lookup_path, "lad23cd", "ttwa11cd", weight="weight",
+                        unmatched="report")  # fmt: skip
+    # the lookup covers England and Wales: Scottish and Northern Irish councils are reported
+    scotland_ni = sorted(c for c in lads["id"] if c[0] in "SN")
+    assert len(scotland_ni) == 32 + 11
+    assert out.attrs["unmatched"] == scotland_ni
+    assert any("N09000001" in str(w.message) and "and 23 more" in str(w.message) for w in seen)
+    assert set(out["area"]) <= ttwa_codes
+    england_wales = counts["area"].str[0].isin(["E", "W"])
+    by_year = out.groupby("period")["value"].sum()
+    expected = counts[england_wales].groupby("period")["value"].sum()
+    assert np.allclose(by_year, expected.loc[by_year.index], rtol=1e-9, atol=0)
+    assert out.attrs["unmatched_value"] == counts.loc[~england_wales, "value"].sum()
+    national = counts["value"].sum()
+    assert math.isclose(out["value"].sum() + out.attrs["unmatched_value"], national, rel_tol=1e-9)
+    # London, worked out directly from the lookup rows that send weight to it
+    lookup = pd.read_csv(lookup_path)
+    to_london = lookup[lookup["ttwa11cd"] == LONDON].set_index("lad23cd")["weight"]
+    year = counts[counts["period"] == "2025"].set_index("area")["value"]
+    london = math.fsum(year[code] * w for code, w in to_london.items())
+    got = out[(out["area"] == LONDON) & (out["period"] == "2025")]["value"].item()
+    assert math.isclose(got, london, rel_tol=1e-12)
+
+
+@pytest.fixture(scope="module")
+def lad14(data) -> gpd.GeoDataFrame:
+    lads = gpd.read_file(data / "lad" / "lad_uk_2014.topojson", layer="lad")
+    lads = lads.set_crs(4326).to_crs(27700).set_index("LAD13CD")
+    # the TopoJSON rings self-intersect after decoding; repair keeping polygons only
+    lads["geometry"] = shapely.make_valid(
+        lads.geometry.array, method="structure", keep_collapsed=False
+    )
+    return lads
+
+
+def test_lad14_to_ttwa_areal_lookup_and_business_totals(data, lad14, ttwa_path):
+    ttwas = gpd.read_file(ttwa_path).set_index("ttwa11cd")
+    lookup = areal_lookup(lad14, ttwas)
+    assert lookup.attrs["unmatched"] == []
+    sums = lookup.groupby("source")["weight"].sum()
+    assert len(sums) == 380
+    assert np.allclose(sums, 1.0, rtol=0, atol=1e-12)
+    assert set(lookup["target"]) <= set(ttwas.index)
+    assert lookup["coverage"].between(0.5, 1 + 1e-6).all()
+    # inner London boroughs sit inside the London TTWA
+    for borough in ["E09000033", "E09000007", "E09000001"]:  # Westminster, Camden, City
+        row = lookup[(lookup["source"] == borough) & (lookup["target"] == LONDON)]
+        assert row["weight"].item() > 0.99
+
+    raw = pd.read_csv(data / "counts" / "business_counts_lad14_by_segment_2015.csv")
+    codes = raw.iloc[:, 0]
+    assert sorted(set(codes) ^ set(lad14.index)) == []
+    segments = raw.columns[2:]
+    counts = pd.DataFrame(
+        {
+            "area": codes,
+            "sector": TOTAL,
+            "period": "2015",
+            "measure": "businesses",
+            "value": raw[segments].sum(axis=1).astype(float),
+            "rounded_to": 5,
+        }
+    )
+    national = float(raw[segments].to_numpy().sum())
+    assert round(national, -4) == 2_340_000
+    out = crosswalk(counts, lookup, "source", "target", weight="weight")
+    assert out.attrs["unmatched"] == []
+    assert math.isclose(out["value"].sum(), national, rel_tol=1e-9)
+    assert set(out["area"]) <= set(ttwas.index)
