@@ -184,10 +184,11 @@ def crosswalk(
         moved = _put_residual_on_largest(moved, matched["value"].to_numpy())
     moved["area"] = moved["target"]
 
+    moved["gaps"] = moved["value"].isna()
     grouped = moved.groupby(KEY, sort=False)
     out = grouped.agg(
         value=("value", "sum"),
-        gaps=("value", lambda v: v.isna().any()),
+        gaps=("gaps", "any"),
         known=("value", "count"),
         rounded_to=("rounded_to", "max"),
     ).reset_index()

@@ -367,10 +367,10 @@ def _groups_for(measure: str, groups) -> Mapping[str, Sequence[str]] | None:
 
 
 def _sum_cells(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = rows.groupby(keys, sort=False)
+    grouped = rows.assign(gaps=rows["value"].isna()).groupby(keys, sort=False)
     summed = grouped.agg(
         value=("value", "sum"),
-        gaps=("value", lambda v: v.isna().any()),
+        gaps=("gaps", "any"),
         rounded_to=("rounded_to", "max"),
     ).reset_index()
     gaps = summed.pop("gaps").astype(bool)
