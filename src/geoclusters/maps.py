@@ -656,7 +656,7 @@ def moran_scatterplot(
     ax.set_xlabel(f"{name} (standardised)")
     ax.set_ylabel(f"spatial lag of {name} (row-standardised)")
     ax.set_title(_title(title or f"Moran scatterplot: {name}", _is_synthetic(values)), fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, framealpha=0.85)
+    ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return fig
 
 

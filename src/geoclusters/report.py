@@ -1,0 +1,638 @@
+"""A self-contained HTML report of clusters and conurbations, to hand on.
+
+One file, no external requests: the maps are PNGs embedded as base64 data URIs,
+the CSS is inline and there is no JavaScript, so the report opens offline, can
+be mailed or archived, and prints cleanly. Every string that comes from the
+data (names, groups, parameters, notes) is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from collections.abc import Iterable, Mapping
+from html import escape
+from importlib import resources
+from pathlib import Path
+from string import Template
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from .errors import InputError
+from .maps import (
+    CLUSTER_TYPES,
+    SYNTHETIC_LABEL,
+    TYPE_COLOURS,
+    _format_change,
+    _format_count,
+    _format_lq,
+    _is_synthetic,
+    _lisa_columns,
+    _metric_prefixes,
+    _prefix_label,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+    from libpysal.graph import Graph
+    from matplotlib.figure import Figure
+
+__all__ = ["flatten_parameters", "write_report"]
+
+_DPI = 100
+_CRITERIA_TEXT = {
+    "concentration": (
+        "High concentration: among the areas whose count in the later period is large "
+        "enough (at or above the size threshold), those with the highest location quotient "
+        "in the later period."
+    ),
+    "growth": (
+        "High growth: among the areas whose count in the earlier period is large enough, "
+        "those with the largest relative change in location quotient (LQ2 / LQ1 − 1)."
+    ),
+    "hotspot": (
+        "Hotspots: areas in statistically significant High-High local clusters (local "
+        "Moran's I with conditional permutation inference), whose neighbours are also high."
+    ),
+    "threshold": "Thresholds: areas whose value passes a fixed threshold.",
+}
+
+
+# --------------------------------------------------------------------------- small pieces
+
+
+def _e(value: Any) -> str:
+    """Escape anything for HTML text or attribute values."""
+    return escape("" if value is None else str(value), quote=True)
+
+
+def _plain(value: Any) -> str:
+    """A parameter value as text: JSON spelling for scalars, lists joined by commas."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return ", ".join(_plain(v) for v in value)
+    return json.dumps(value, default=str)
+
+
+def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
+    """Flatten nested parameters into dotted keys with plain-text values.
+
+    Parameters
+    ----------
+    parameters : mapping
+        Nested parameters, e.g. ``provenance["parameters"]``.
+    prefix : str, optional
+        Prepended (with a dot) to every key.
+
+    Returns
+    -------
+    dict
+        ``"outer.inner"`` → value as text: strings as they are, numbers and
+        booleans in JSON spelling, lists joined with ", ", dicts inside lists
+        as JSON. An empty dict or list is kept as ``"{}"`` / ``""``.
+
+    Examples
+    --------
+    >>> flatten_parameters({"quantile": 0.75, "groups": {"businesses": ["a", "b"]},
+    ...                     "hubs": None, "fuzzy": False})
+    {'quantile': '0.75', 'groups.businesses': 'a, b', 'hubs': 'null', 'fuzzy': 'false'}
+    """
+    flat: dict[str, str] = {}
+    for key, value in parameters.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, Mapping) and value:
+            flat.update(flatten_parameters(value, name))
+        elif isinstance(value, Mapping):
+            flat[name] = "{}"
+        else:
+            flat[name] = _plain(value)
+    return flat
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = ()) -> str:
+    """An HTML table; cells are already-escaped HTML."""
+    numeric = set(numeric)
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = "\n".join(
+        "<tr>"
+        + "".join(
+            f'<td class="num">{cell}</td>' if i in numeric else f"<td>{cell}</td>"
+            for i, cell in enumerate(row)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+
+
+def _png(fig: Figure) -> str:
+    """A figure as a PNG data URI; the figure is released afterwards."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=_DPI, bbox_inches="tight", facecolor="white")
+    fig.clear()
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _figure(uri: str, alt: str, caption: str) -> str:
+    return (
+        f'<figure><img src="{uri}" alt="{_e(alt)}"><figcaption>{_e(caption)}</figcaption></figure>'
+    )
+
+
+def _grid(n: int, panel: tuple[float, float]) -> tuple[Figure, list]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    ncols = min(3, n)
+    nrows = math.ceil(n / ncols)
+    # one or two panels get the room of three, so a lone map stays legible
+    scale = 3 / ncols if ncols < 3 else 1.0
+    scale = min(scale, 1.6)
+    fig = Figure(figsize=(panel[0] * ncols * scale, panel[1] * nrows * scale), layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    return fig, axes[:n]
+
+
+def _split_groups(text: Any) -> list[str]:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return []
+    return [part.strip() for part in str(text).split(";") if part.strip()]
+
+
+def _metrics_html(row: pd.Series, groups: Iterable[str], prefixes: list[str]) -> str:
+    """Count, LQ and LQ change of the listed groups ("measure:group") on one row."""
+    lines = []
+    for group in groups:
+        prefix = group.replace(":", "_", 1)
+        if prefix not in prefixes:
+            continue
+        parts = []
+        if f"{prefix}_count" in row:
+            parts.append(f"count {_format_count(row[f'{prefix}_count'])}")
+        if f"{prefix}_lq" in row:
+            parts.append(f"LQ {_format_lq(row[f'{prefix}_lq'])}")
+        if f"{prefix}_lq_change" in row:
+            parts.append(f"growth {_format_change(row[f'{prefix}_lq_change'])}")
+        lines.append(f"<b>{_e(group)}</b>: {_e(' · '.join(parts))}")
+    return "<br>".join(lines) if lines else "–"
+
+
+def _swatch(cluster_type: str) -> str:
+    colour = TYPE_COLOURS.get(cluster_type, "#ffffff")
+    return f'<span class="swatch" style="background:{colour}"></span>{_e(cluster_type)}'
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _check(areas: Any, clusters: Any, conurbations: Any) -> None:
+    import geopandas as gpd
+
+    if not isinstance(areas, gpd.GeoDataFrame):
+        raise InputError(f"areas must be a GeoDataFrame, not {type(areas).__name__}")
+    missing = [c for c in ("name", "cluster_type") if c not in areas.columns]
+    if missing:
+        raise InputError(
+            f"areas lacks the column(s) {', '.join(missing)}",
+            fix="pass the areas returned by the pipeline",
+        )
+    if areas.index.has_duplicates:
+        raise InputError(
+            "areas have duplicate codes", rows=areas.index[areas.index.duplicated()].tolist()
+        )
+    if not isinstance(clusters, pd.DataFrame) or "area" not in clusters.columns:
+        raise InputError(
+            "clusters must be a DataFrame with an 'area' column",
+            fix="pass the cluster table returned by the detection step",
+        )
+    unknown = sorted(set(clusters["area"].astype(str)) - set(areas.index.astype(str)))
+    if unknown:
+        raise InputError(
+            "clusters name areas that are not in areas",
+            rows=unknown,
+            fix="pass the areas and clusters from the same run",
+        )
+    if conurbations is not None and len(conurbations) and "name" not in conurbations.columns:
+        raise InputError("conurbations lacks the column 'name'")
+
+
+def _summary(areas: gpd.GeoDataFrame, clusters: pd.DataFrame, conurbations: Any) -> str:
+    types = areas["cluster_type"].value_counts()
+    n_clusters = int(sum(types.get(t, 0) for t in CLUSTER_TYPES if t != "none"))
+    by_type = "".join(
+        f"<li>{_swatch(t)}: {int(types.get(t, 0))}</li>" for t in CLUSTER_TYPES if t != "none"
+    )
+    n_con = 0 if conurbations is None else len(conurbations)
+    in_con = (
+        int((areas["conurbation"].fillna("").astype(str) != "").sum())
+        if "conurbation" in areas
+        else 0
+    )
+    methods = sorted(set(clusters["method"].astype(str))) if "method" in clusters else []
+    return (
+        '<ul class="summary">'
+        f"<li><b>{len(areas)}</b> areas analysed ({_e(_crs(areas))}).</li>"
+        f"<li><b>{n_clusters}</b> cluster areas, by type:<ul>{by_type}</ul></li>"
+        f"<li><b>{int(types.get('none', 0))}</b> areas are not clusters.</li>"
+        f"<li><b>{n_con}</b> conurbation{'s' if n_con != 1 else ''}"
+        + (f", joining {in_con} areas" if n_con else "")
+        + ".</li>"
+        + (f"<li>Detection method: {_e(', '.join(methods))}.</li>" if methods else "")
+        + "</ul>"
+    )
+
+
+def _crs(areas: gpd.GeoDataFrame) -> str:
+    if areas.crs is None:
+        return "no CRS"
+    epsg = areas.crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else areas.crs.name
+
+
+def _figures(
+    areas: gpd.GeoDataFrame, conurbations: Any, graph: Graph | None, synthetic: bool
+) -> str:
+    from .maps import lisa_map, moran_scatterplot, typology_map
+
+    mark = f"{SYNTHETIC_LABEL}. " if synthetic else ""
+    parts = [
+        _figure(
+            _png(typology_map(areas, conurbations)),
+            "Map of cluster types with conurbations outlined",
+            f"{mark}Cluster type of every area; conurbations outlined in black and named.",
+        )
+    ]
+    lisas = _lisa_columns(areas)
+    if lisas:
+        fig, axes = _grid(len(lisas), (4.2, 4.8))
+        for column, ax in zip(lisas, axes, strict=True):
+            lisa_map(areas, column, ax=ax)
+        parts.append(
+            _figure(
+                _png(fig),
+                "Local Moran (LISA) cluster maps",
+                f"{mark}Local spatial clusters (LISA) by measure and sector group, in GeoDa's "
+                "colours: High-High red, Low-Low blue, Low-High light blue, High-Low pink.",
+            )
+        )
+    if graph is not None:
+        prefixes = [c.removeprefix("lisa_") for c in lisas] or _metric_prefixes(areas)
+        columns = [f"{p}_lq" for p in prefixes if f"{p}_lq" in areas.columns]
+        if columns:
+            fig, axes = _grid(len(columns), (4.2, 4.2))
+            left_out = []
+            for column, ax in zip(columns, axes, strict=True):
+                values = areas[column].astype(float).rename(_prefix_label(column[:-3]) + " LQ")
+                values.attrs = dict(areas.attrs)
+                known = values.dropna()
+                if len(known) < len(values):
+                    left_out.append(f"{values.name}: {len(values) - len(known)}")
+                moran_scatterplot(known, graph.subgraph(known.index), ax=ax)
+            note = (
+                " Areas without a value were left out (" + "; ".join(left_out) + ")."
+                if left_out
+                else ""
+            )
+            parts.append(
+                _figure(
+                    _png(fig),
+                    "Moran scatterplots",
+                    f"{mark}Moran scatterplots of the location quotients: standardised value "
+                    "against the mean of the neighbours (row-standardised); the slope of the "
+                    f"red line is Moran's I.{note}",
+                )
+            )
+    return "\n".join(parts)
+
+
+def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
+    chosen = areas[areas["cluster_type"] != "none"]
+    if chosen.empty:
+        return "<p>No area was selected as a cluster.</p>"
+    order = {t: i for i, t in enumerate(CLUSTER_TYPES)}
+    chosen = chosen.assign(
+        _order=chosen["cluster_type"].map(order), _name=chosen["name"].astype(str)
+    ).sort_values(["_order", "_name"])
+    prefixes = _metric_prefixes(areas)
+    selections = clusters.assign(area=clusters["area"].astype(str))
+    several_methods = "method" in selections and selections["method"].nunique() > 1
+    rows = []
+    for code, row in chosen.iterrows():
+        concentration = _split_groups(row.get("concentration_groups"))
+        growth = _split_groups(row.get("growth_groups"))
+        mine = selections[selections["area"] == str(code)]
+        groups = list(dict.fromkeys(concentration + growth))
+        if not groups and {"measure", "group"} <= set(mine.columns):
+            groups = list(
+                dict.fromkeys(
+                    f"{m}:{g}" for m, g in zip(mine["measure"], mine["group"], strict=True)
+                )
+            )
+        by = []
+        for _, sel in mine.iterrows():
+            text = f"{sel.get('criterion', '')} {sel.get('measure', '')}:{sel.get('group', '')}"
+            if "rank" in sel and pd.notna(sel["rank"]):
+                text += f" (rank {int(sel['rank'])})"
+            if several_methods:
+                text = f"{sel['method']}: {text}"
+            by.append(_e(text.strip()))
+        rows.append(
+            [
+                f'<span class="code">{_e(code)}</span>',
+                _e(row["name"]),
+                _swatch(str(row["cluster_type"])),
+                _e(row.get("conurbation", "") or "–"),
+                _e("; ".join(concentration) or "–"),
+                _e("; ".join(growth) or "–"),
+                _metrics_html(row, groups, prefixes),
+                "<br>".join(by) or "–",
+            ]
+        )
+    return f"<p>{len(rows)} cluster areas, by type then name.</p>" + _table(
+        [
+            "Code",
+            "Name",
+            "Type",
+            "Conurbation",
+            "High concentration in",
+            "High growth in",
+            "Key metrics",
+            "Selected by",
+        ],
+        rows,
+    )
+
+
+def _conurbation_table(conurbations: Any, areas: gpd.GeoDataFrame) -> str:
+    if conurbations is None or len(conurbations) == 0:
+        return "<p>No conurbations: no two touching cluster areas share a specialisation.</p>"
+    prefixes = _metric_prefixes(conurbations)
+    names = areas["name"].astype(str)
+    rows = []
+    for _, row in conurbations.iterrows():
+        members = _split_groups(row.get("members", ""))
+        member_text = "<br>".join(
+            f'{_e(names.get(c, c))} <span class="code">({_e(c)})</span>' for c in members
+        )
+        sectors = _split_groups(row.get("sectors", ""))
+        n_members = row.get("n_members", len(members))
+        rows.append(
+            [
+                _e(row["name"]),
+                _e(n_members),
+                member_text or "–",
+                _e("; ".join(sectors) or "–"),
+                _metrics_html(row, sectors, prefixes),
+                _e(row.get("rule", "") or "–"),
+            ]
+        )
+    return _table(
+        ["Name", "Areas", "Members", "Shared sectors", "Key metrics", "Rule"], rows, numeric=[1]
+    )
+
+
+def _selections_table(clusters: pd.DataFrame, areas: gpd.GeoDataFrame) -> str:
+    if clusters.empty:
+        return "<p>No selections.</p>"
+    frame = clusters.copy()
+    if "name" not in frame:
+        frame.insert(1, "name", frame["area"].astype(str).map(areas["name"]))
+    numeric = [i for i, c in enumerate(frame.columns) if pd.api.types.is_numeric_dtype(frame[c])]
+
+    def cell(value: Any) -> str:
+        if isinstance(value, float):
+            return "–" if math.isnan(value) else _e(f"{value:.4g}")
+        return _e(value)
+
+    rows = [[cell(v) for v in record] for record in frame.itertuples(index=False)]
+    return f"<p>{len(rows)} selections, one row per area and criterion.</p>" + _table(
+        [str(c) for c in frame.columns], rows, numeric=numeric
+    )
+
+
+def _method(
+    method: str | None,
+    areas: gpd.GeoDataFrame,
+    clusters: pd.DataFrame,
+    conurbations: Any,
+    graph_given: bool,
+) -> str:
+    if method:
+        paragraphs = [p.strip() for p in str(method).split("\n\n") if p.strip()]
+        return "".join(f"<p>{_e(p)}</p>" for p in paragraphs)
+    prefixes = _metric_prefixes(areas)
+    groups = ", ".join(_prefix_label(p) for p in prefixes) or "the sector groups"
+    text = [
+        f"The {len(areas)} areas were compared on their counts by measure and sector group "
+        f"({groups}). The location quotient (LQ) of a group in an area is the area's share "
+        "of the group's total divided by its share of all-industry activity: above 1, the "
+        "group is more concentrated there than across all areas. Growth is the relative "
+        "change in LQ between the earlier and the later period (LQ2 / LQ1 − 1).",
+    ]
+    criteria = (
+        [c for c in dict.fromkeys(clusters["criterion"].astype(str)) if c]
+        if "criterion" in clusters
+        else []
+    )
+    for criterion in criteria:
+        text.append(_CRITERIA_TEXT.get(criterion, f"{criterion.capitalize()} (see parameters)."))
+    text.append(
+        "An area selected for high concentration and for high growth (in any group) is "
+        "typed “both”. Areas that were not selected are typed “none”."
+    )
+    if conurbations is not None and len(conurbations):
+        rules = (
+            sorted({str(r) for r in conurbations["rule"] if str(r)})
+            if "rule" in conurbations
+            else []
+        )
+        text.append(
+            "Cluster areas that touch and share a specialisation (the same sector group high "
+            "in concentration or growth) were merged into conurbations: the connected groups "
+            "of that graph, with their counts summed and LQ and growth recomputed."
+            + (f" Rule: {'; '.join(rules)}." if rules else "")
+        )
+    if _lisa_columns(areas):
+        text.append(
+            "Local spatial clusters (LISA) are local Moran's I on the location quotients with "
+            "conditional permutation inference; High-High areas are high and surrounded by "
+            "high values."
+            + (" The Moran scatterplots show the global pattern." if graph_given else "")
+        )
+    text.append("Every parameter of the run is listed below, so the result can be reproduced.")
+    return "".join(f"<p>{_e(p)}</p>" for p in text)
+
+
+def _parameters(provenance: Mapping[str, Any]) -> str:
+    flat = flatten_parameters(provenance.get("parameters") or {})
+    if not flat:
+        return "<p>No parameters were recorded.</p>"
+    rows = [[f"<code>{_e(k)}</code>", _e(v)] for k, v in flat.items()]
+    return _table(["Parameter", "Value"], rows)
+
+
+def _inputs(provenance: Mapping[str, Any]) -> str:
+    inputs = provenance.get("inputs") or {}
+    if not inputs:
+        return "<p>No input fingerprints were recorded.</p>"
+    rows = [[_e(k), f"<code>{_e(v)}</code>"] for k, v in inputs.items()]
+    return (
+        "<p>Content fingerprints of the inputs (a hash of values and geometry): the same "
+        "fingerprint means the same data.</p>" + _table(["Input", "Fingerprint"], rows)
+    )
+
+
+def _notes(provenance: Mapping[str, Any], synthetic: bool) -> str:
+    notes = [str(n) for n in provenance.get("notes") or []]
+    if synthetic and not any(SYNTHETIC_LABEL.lower() in n.lower() for n in notes):
+        notes.insert(0, f"{SYNTHETIC_LABEL}: the counts are made up for demonstration.")
+    if not notes:
+        return "<p>No notes.</p>"
+    return "<h3>Notes</h3><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>"
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def write_report(
+    path: str | Path,
+    areas: gpd.GeoDataFrame,
+    clusters: pd.DataFrame,
+    conurbations: gpd.GeoDataFrame | None,
+    provenance: Mapping[str, Any],
+    graph: Graph | None = None,
+    title: str | None = None,
+    method: str | None = None,
+) -> Path:
+    """Write one self-contained HTML report of the clusters and conurbations.
+
+    The report has a title and summary (areas, clusters by type,
+    conurbations), the typology map (plus LISA maps when ``lisa_*`` columns
+    exist and Moran scatterplots of the LQs when ``graph`` is given), the
+    cluster table (one row per cluster area), the conurbation table, the method
+    in plain language, every parameter, the input fingerprints and the notes,
+    and an appendix with every selection. It makes no external request: images
+    are data URIs, CSS is inline, there is no JavaScript.
+
+    Parameters
+    ----------
+    path : str or Path
+        Where to write the HTML file (parent folders are created).
+    areas : geopandas.GeoDataFrame
+        Indexed by area code, with ``name``, ``cluster_type`` and optionally
+        ``conurbation``, ``concentration_groups``, ``growth_groups``, metric
+        columns ``{measure}_{group}_count|_lq|_lq_change`` and ``lisa_*``.
+        ``areas.attrs["synthetic"]`` marks demo data.
+    clusters : pandas.DataFrame
+        One row per selection: ``area`` and, when known, ``name, method,
+        criterion, measure, group, rank, value, threshold, size,
+        size_threshold``. Every ``area`` must be in ``areas``.
+    conurbations : geopandas.GeoDataFrame or None
+        One row per conurbation (``name, members, n_members, sectors, rule``
+        and metric columns); may be empty.
+    provenance : mapping or Provenance
+        ``{"library", "version", "created", "parameters", "inputs", "notes"}``;
+        a truthy ``"synthetic"`` key also marks demo data.
+    graph : libpysal.graph.Graph, optional
+        Spatial weights over the areas, for the Moran scatterplots.
+    title : str, optional
+        By default "Industry clusters and conurbations".
+    method : str, optional
+        Plain-language method text (paragraphs separated by blank lines);
+        by default a description built from the results.
+
+    Returns
+    -------
+    pathlib.Path
+        The path written.
+
+    Raises
+    ------
+    InputError
+        When ``clusters`` names areas that are not in ``areas``, or a required
+        column is missing.
+
+    Examples
+    --------
+    >>> import tempfile, pandas as pd, geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> areas = gpd.GeoDataFrame(
+    ...     {"name": ["Alpha", "Beta"], "cluster_type": ["high growth", "none"],
+    ...      "conurbation": ["", ""]},
+    ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=27700,
+    ...     index=pd.Index(["A", "B"], name="area"),
+    ... )
+    >>> clusters = pd.DataFrame({"area": ["A"], "criterion": ["growth"]})
+    >>> out = write_report(tempfile.mkdtemp() + "/report.html", areas, clusters, None,
+    ...                    {"parameters": {"top_n": 10}})
+    >>> html = out.read_text(encoding="utf-8")
+    >>> "Alpha" in html and "top_n" in html and "https://" not in html
+    True
+    """
+    if hasattr(provenance, "to_dict"):
+        provenance = provenance.to_dict()
+    provenance = dict(provenance or {})
+    _check(areas, clusters, conurbations)
+    synthetic = _is_synthetic(areas) or bool(provenance.get("synthetic"))
+    if synthetic and not _is_synthetic(areas):
+        # the maps read the mark from the areas; keep the caller's frame untouched
+        areas = areas.copy()
+        areas.attrs["synthetic"] = True
+
+    heading = title or "Industry clusters and conurbations"
+    if synthetic:
+        heading = f"{SYNTHETIC_LABEL} – {heading}"
+    banner = (
+        f'<div class="synthetic">{SYNTHETIC_LABEL}: the numbers in this report are made up '
+        "for demonstration. Do not use them for decisions.</div>"
+        if synthetic
+        else ""
+    )
+    library = provenance.get("library", "geoclusters")
+    version = provenance.get("version", "")
+    created = provenance.get("created", "")
+    meta = " · ".join(
+        part
+        for part in (
+            f"Made with {_e(library)} {_e(version)}".strip(),
+            f"created {_e(created)}" if created else "",
+            f"step {_e(provenance['step'])}" if provenance.get("step") else "",
+        )
+        if part
+    )
+    template = Template(
+        resources.files("geoclusters").joinpath("templates", "report.html").read_text("utf-8")
+    )
+    html = template.substitute(
+        generator=_e(f"{library} {version}".strip()),
+        title=_e(heading),
+        banner=banner,
+        meta=meta,
+        summary=_summary(areas, clusters, conurbations),
+        figures=_figures(areas, conurbations, graph, synthetic),
+        cluster_table=_cluster_table(areas, clusters),
+        conurbation_table=_conurbation_table(conurbations, areas),
+        method=_method(method, areas, clusters, conurbations, graph is not None),
+        parameters=_parameters(provenance),
+        inputs=_inputs(provenance),
+        notes=_notes(provenance, synthetic),
+        selections=_selections_table(clusters, areas),
+        footer=(f"{SYNTHETIC_LABEL} · " if synthetic else "") + meta,
+    )
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(html, encoding="utf-8")
+    return path
