@@ -16,7 +16,7 @@ from shapely.geometry import Polygon, box
 
 import geoclusters
 from geoclusters.counts import TOTAL
-from geoclusters.crosswalk import areal_lookup, crosswalk, read_lookup
+from geoclusters.crosswalks import areal_lookup, crosswalk, read_lookup
 from geoclusters.errors import InputError
 
 LONDON = "E30000234"

@@ -24,11 +24,13 @@ _EXPORTS: dict[str, str] = {
     "read_counts": "counts",
     "validate_counts": "counts",
     "add_totals": "counts",
+    "sum_counts": "counts",
     "TOTAL": "counts",
     # taxonomy and crosswalks
     "taxonomy": "taxonomy",
-    "crosswalk": "crosswalk",
-    "areal_lookup": "crosswalk",
+    "crosswalk": "crosswalks",
+    "areal_lookup": "crosswalks",
+    "read_lookup": "crosswalks",
     # measures
     "aggregate_sectors": "measures",
     "period_means": "measures",
@@ -68,8 +70,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, sources, taxonomy
     from .areas import read_areas, validate_areas
     from .conurbations import merge_conurbations
-    from .counts import TOTAL, add_totals, read_counts, validate_counts
-    from .crosswalk import areal_lookup, crosswalk
+    from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
+    from .crosswalks import areal_lookup, crosswalk, read_lookup
     from .detect import (
         detect_hotspots,
         detect_nesta2016,

@@ -35,7 +35,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from .counts import TOTAL
+from .counts import TOTAL, sum_counts
 from .errors import InputError
 from .measures import area_profile, prepare
 from .provenance import ATTRS_KEY, Provenance, attach
@@ -303,15 +303,7 @@ def _merged_metrics(conurbations, counts, clusters, periods) -> pd.DataFrame:
     for conurbation_id, members in conurbations["members"].items():
         relabel.update(dict.fromkeys(members.split(";"), conurbation_id))
     merged = table.assign(area=table["area"].map(relabel).fillna(table["area"]))
-    summed = (
-        merged.groupby(["area", "sector", "period", "measure"], sort=False)
-        .agg(
-            value=("value", lambda v: v.sum() if v.notna().all() else np.nan),
-            status=("status", lambda s: "ok" if (s == "ok").all() else "suppressed"),
-            rounded_to=("rounded_to", "max"),
-        )
-        .reset_index()
-    )
+    summed = sum_counts(merged, ["area", "sector", "period", "measure"])
     profile = area_profile(summed, start, end)
     return profile.loc[conurbations.index]
 

@@ -289,6 +289,33 @@ def _from_generic(frame, columns, layout, measure, period) -> pd.DataFrame:
     return out
 
 
+def sum_counts(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Sum counts over everything but ``keys``, keeping suppression visible.
+
+    A sum that includes a missing cell is missing with status
+    ``"suppressed"``: a partial sum would understate the area.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = pd.DataFrame({"area": ["A", "A", "B"], "value": [1.0, 2.0, float("nan")],
+    ...                      "status": ["ok", "ok", "suppressed"], "rounded_to": [1, 5, 5]})
+    >>> sum_counts(rows, ["area"])[["area", "value", "status"]].values.tolist()
+    [['A', 3.0, 'ok'], ['B', nan, 'suppressed']]
+    """
+    flagged = rows.assign(_gap=rows["value"].isna(), _flag=rows["status"] != "ok")
+    grouped = flagged.groupby(keys, sort=False)
+    summed = grouped.agg(
+        value=("value", "sum"),
+        rounded_to=("rounded_to", "max"),
+        gap=("_gap", "any"),
+        flag=("_flag", "any"),
+    ).reset_index()
+    summed["value"] = summed["value"].where(~summed.pop("gap"))
+    summed["status"] = np.where(summed.pop("flag"), "suppressed", "ok")
+    return summed
+
+
 def add_totals(counts: pd.DataFrame, overwrite: bool = False) -> pd.DataFrame:
     """Add all-industry totals as the sum of every sector.
 
@@ -314,11 +341,5 @@ def add_totals(counts: pd.DataFrame, overwrite: bool = False) -> pd.DataFrame:
             "the counts already have totals", fix="pass overwrite=True to recompute them"
         )
     sectors = counts[~has_total]
-    grouped = sectors.groupby(["area", "period", "measure"], sort=False)
-    totals = grouped["value"].sum(min_count=1).rename("value").reset_index()
-    any_gap = grouped["value"].apply(lambda v: v.isna().any()).to_numpy()
-    totals.loc[any_gap, "value"] = np.nan
-    totals["sector"] = TOTAL
-    totals["status"] = np.where(any_gap, "suppressed", "ok")
-    totals["rounded_to"] = grouped["rounded_to"].max().to_numpy()
+    totals = sum_counts(sectors, ["area", "period", "measure"]).assign(sector=TOTAL)
     return validate_counts(pd.concat([sectors, totals], ignore_index=True))

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .counts import TOTAL, validate_counts
+from .counts import TOTAL, sum_counts, validate_counts
 from .errors import InputError
 
 GroupSpec = Mapping[str, Sequence[str]]
@@ -81,7 +81,7 @@ def aggregate_sectors(
                     "geoclusters.taxonomy.classify_counts first) or change the groups",
                 )
             part = rows[rows["sector"].isin([str(m) for m in members])]
-            pieces.append(_sum_over(part, ["area", "period", "measure"]).assign(sector=group))
+            pieces.append(sum_counts(part, ["area", "period", "measure"]).assign(sector=group))
     return validate_counts(pd.concat(pieces, ignore_index=True))
 
 
@@ -91,17 +91,6 @@ def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
     if nested:
         return {m: groups[m] for m in measures if m in groups}
     return dict.fromkeys(measures, groups)
-
-
-def _sum_over(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = rows.groupby(keys, sort=False)
-    summed = grouped.agg(
-        value=("value", lambda v: v.sum() if v.notna().all() else np.nan),
-        rounded_to=("rounded_to", "max"),
-        suppressed=("status", lambda s: (s != "ok").any()),
-    ).reset_index()
-    summed["status"] = np.where(summed.pop("suppressed"), "suppressed", "ok")
-    return summed
 
 
 def period_means(

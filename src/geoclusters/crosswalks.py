@@ -19,8 +19,6 @@ works whichever way the name was imported.
 from __future__ import annotations
 
 import os
-import sys
-import types
 import warnings
 from typing import Literal
 
@@ -469,18 +467,3 @@ def _shown(codes) -> str:
 def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise InputError(f"{name}={value!r} is not one of {choices}")
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`crosswalk`.
-
-    The public name ``geoclusters.crosswalk`` is also the name of this module,
-    and importing the module rebinds that attribute of the package to it, so
-    the module itself has to answer the call.
-    """
-
-    def __call__(self, *args, **kwargs) -> pd.DataFrame:
-        return crosswalk(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
