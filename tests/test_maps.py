@@ -1,0 +1,419 @@
+"""Maps: typology, LISA, Moran scatterplot (matplotlib) and the interactive folium map.
+
+The inputs are a hand-made 4 × 4 grid of 1 km squares with known cluster types
+and one 3-square conurbation, so every expected colour, count and position can
+be read off the grid below without running the code under test.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import esda
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from libpysal.graph import Graph
+from libpysal.weights import Queen
+from matplotlib.colors import to_rgba
+from pyproj import Transformer
+from shapely.geometry import Point, box
+
+from geoclusters import maps
+from geoclusters.errors import InputError
+
+# row r (south to north) × column c; code "G{r}{c}"
+TYPES = [
+    ["both", "both", "none", "high growth"],  # r = 0
+    ["none", "both", "none", "none"],  # r = 1
+    ["high concentration", "none", "none", "high growth"],  # r = 2
+    ["high concentration", "none", "both", "none"],  # r = 3
+]
+CONURBATION = ["G00", "G01", "G11"]
+CON_NAME = "Area 00 – Area 01 – Area 11"
+LISA = [
+    ["HH", "HH", "ns", "LH"],
+    ["HH", "ns", "ns", "LL"],
+    ["HL", "ns", None, "LL"],
+    ["ns", "ns", "ns", "LL"],
+]
+SIDE = 1000.0
+ORIGIN = (560_000.0, 140_000.0)  # near Hastings, in EPSG:27700
+
+
+def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
+    codes, geoms, types, lisa = [], [], [], []
+    for r in range(4):
+        for c in range(4):
+            codes.append(f"G{r}{c}")
+            x, y = ORIGIN[0] + c * SIDE, ORIGIN[1] + r * SIDE
+            geoms.append(box(x, y, x + SIDE, y + SIDE))
+            types.append(TYPES[r][c])
+            lisa.append(LISA[r][c])
+    areas = gpd.GeoDataFrame(
+        {
+            "name": [f"Area {code[1:]}" for code in codes],
+            "cluster_type": types,
+            "conurbation": [CON_NAME if code in CONURBATION else "" for code in codes],
+            "concentration_groups": [
+                "businesses:content" if t in ("high concentration", "both") else "" for t in types
+            ],
+            "growth_groups": [
+                "businesses:content" if t in ("high growth", "both") else "" for t in types
+            ],
+            "businesses_content_count": [100.0 * (i + 1) for i in range(16)],
+            "businesses_content_lq": [0.5 + 0.1 * i for i in range(16)],
+            "businesses_content_lq_change": [0.01 * (i - 8) for i in range(16)],
+            "employment_services_count": [np.nan] + [2500.0 + i for i in range(15)],
+            "employment_services_lq": [np.nan] + [1.0] * 15,
+            "employment_services_lq_change": [np.nan] + [0.0] * 15,
+            "lisa_businesses_content": lisa,
+        },
+        geometry=geoms,
+        crs=27700,
+        index=pd.Index(codes, name="area"),
+    )
+    if synthetic:
+        areas.attrs["synthetic"] = True
+    return areas
+
+
+def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    polygon = areas.loc[CONURBATION].geometry.union_all()
+    return gpd.GeoDataFrame(
+        {
+            "name": [CON_NAME],
+            "members": [";".join(CONURBATION)],
+            "n_members": [3],
+            "sectors": ["businesses:content"],
+            "businesses_content_count": [100.0 + 200.0 + 600.0],
+            "rule": ["touching clusters sharing a sector group"],
+        },
+        geometry=[polygon],
+        crs=areas.crs,
+    )
+
+
+def collection(fig, gid):
+    found = [c for ax in fig.axes for c in ax.collections if c.get_gid() == gid]
+    assert len(found) == 1, f"expected one collection with gid {gid!r}, found {len(found)}"
+    return found[0]
+
+
+def legend_texts(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+# --------------------------------------------------------------------------- typology
+
+
+def test_typology_colours_legend_and_outline():
+    areas = grid_areas()
+    fig = maps.typology_map(areas, grid_conurbations(areas))
+    ax = fig.axes[0]
+    patches = collection(fig, "areas")
+    faces = patches.get_facecolors()
+    assert len(patches.get_paths()) == 16
+    assert len(faces) == 16
+
+    # the four types get four distinct colours; "none" is a light grey
+    by_type = {}
+    for code, face in zip(areas.index, faces, strict=True):
+        r, c = int(code[1]), int(code[2])
+        by_type.setdefault(TYPES[r][c], set()).add(tuple(np.round(face, 6)))
+    assert all(len(colours) == 1 for colours in by_type.values())
+    distinct = {next(iter(v)) for v in by_type.values()}
+    assert len(distinct) == 4
+    grey = np.array(next(iter(by_type["none"])))
+    assert np.ptp(grey[:3]) < 0.02 and grey[:3].min() > 0.8
+    # known cells map back to their category through the published palette
+    palette = {tuple(np.round(to_rgba(v), 6)): k for k, v in maps.TYPE_COLOURS.items()}
+    for code, expected in [
+        ("G00", "both"),
+        ("G03", "high growth"),
+        ("G20", "high concentration"),
+        ("G22", "none"),
+    ]:
+        face = tuple(np.round(faces[areas.index.get_loc(code)], 6))
+        assert palette[face] == expected
+
+    assert legend_texts(ax) == [
+        "high concentration (2)",
+        "high growth (2)",
+        "both (4)",
+        "none (8)",
+        "conurbation (1)",
+    ]
+    outline = collection(fig, "conurbations")
+    assert outline.get_linewidths()[0] >= 2
+    assert max(to_rgba(outline.get_edgecolors()[0])[:3]) < 0.3  # dark
+
+    # the label sits on the conurbation (offset 0: nothing else to avoid)
+    labels = [t for t in ax.texts if CON_NAME.split(" – ")[0] in t.get_text()]
+    assert len(labels) == 1
+    x, y = labels[0].xy
+    assert areas.loc[CONURBATION].geometry.union_all().contains(Point(x, y))
+    assert "SYNTHETIC DEMO DATA" in ax.get_title()
+    assert "North up" in " ".join(t.get_text() for t in ax.texts)
+
+
+def test_typology_without_synthetic_mark_or_conurbations():
+    areas = grid_areas(synthetic=False)
+    empty = grid_conurbations(areas).iloc[0:0]
+    fig = maps.typology_map(areas, empty, title="Kent")
+    ax = fig.axes[0]
+    assert ax.get_title() == "Kent"
+    assert len(legend_texts(ax)) == 4
+    assert not [c for c in ax.collections if c.get_gid() == "conurbations"]
+
+
+def test_typology_extent_by_codes_and_bbox():
+    areas = grid_areas()
+    fig = maps.typology_map(areas, grid_conurbations(areas), extent=["G00", "G11"])
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    y0, y1 = ax.get_ylim()
+    # two squares wide plus 5 % padding on each side, not the whole 4 km grid
+    assert x0 == pytest.approx(ORIGIN[0] - 100) and x1 == pytest.approx(ORIGIN[0] + 2100)
+    assert y0 == pytest.approx(ORIGIN[1] - 100) and y1 == pytest.approx(ORIGIN[1] + 2100)
+
+    bbox = (ORIGIN[0] + 2000, ORIGIN[1] + 2000, ORIGIN[0] + 4000, ORIGIN[1] + 4000)
+    fig = maps.typology_map(areas, grid_conurbations(areas), extent=bbox)
+    ax = fig.axes[0]
+    assert ax.get_xlim() == pytest.approx((bbox[0], bbox[2]))
+    # the conurbation lies outside that box, so it is not labelled
+    assert not [t for t in ax.texts if "Area 00" in t.get_text()]
+
+    with pytest.raises(InputError) as err:
+        maps.typology_map(areas, extent=["G00", "NOPE"])
+    assert err.value.rows == ["NOPE"]
+
+
+def test_typology_labels_do_not_overlap():
+    areas = grid_areas()
+    # three one-square conurbations side by side, names far wider than a square
+    codes = ["G10", "G11", "G12"]
+    conurbations = gpd.GeoDataFrame(
+        {"name": [f"A very long conurbation name number {i}" for i in range(3)]},
+        geometry=list(areas.loc[codes].geometry),
+        crs=areas.crs,
+    )
+    fig = maps.typology_map(areas, conurbations)
+    ax = fig.axes[0]
+    fig.draw_without_rendering()
+    labels = [t for t in ax.texts if "number" in t.get_text()]
+    assert len(labels) == 3
+    boxes = [t.get_window_extent() for t in labels]
+    for i in range(3):
+        for j in range(i + 1, 3):
+            assert not boxes[i].overlaps(boxes[j])
+
+
+def test_typology_rejects_unknown_types():
+    areas = grid_areas()
+    areas.loc["G12", "cluster_type"] = "very high"
+    with pytest.raises(InputError) as err:
+        maps.typology_map(areas)
+    assert err.value.rows == ["G12: 'very high'"]
+
+
+def test_typology_on_real_ttwas(ttwa_path):
+    ttwa = gpd.read_file(ttwa_path).set_index("ttwa11cd").rename(columns={"ttwa11nm": "name"})
+    by_name = pd.Series(ttwa.index, index=ttwa["name"])
+    members = ["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton"]
+    codes = by_name[members].tolist()
+    ttwa["cluster_type"] = "none"
+    ttwa.loc[codes, "cluster_type"] = "both"
+    ttwa.loc[by_name["Medway"], "cluster_type"] = "high growth"
+    ttwa.loc[by_name["Canterbury"], "cluster_type"] = "high concentration"
+    conurbation = gpd.GeoDataFrame(
+        {"name": [" – ".join(members)]},
+        geometry=[ttwa.loc[codes].geometry.union_all()],
+        crs=ttwa.crs,
+    )
+    fig = maps.typology_map(ttwa, conurbation, extent=[*codes, by_name["Canterbury"]])
+    patches = collection(fig, "areas")
+    # one (compound) path and one face colour per TTWA, multi-part islands included
+    assert int(ttwa.geometry.count_geometries().sum()) > len(ttwa)
+    assert len(patches.get_paths()) == len(ttwa)
+    faces = patches.get_facecolors()
+    for name, kind in [("Tunbridge Wells", "both"), ("Medway", "high growth"), ("Leeds", "none")]:
+        face = faces[ttwa.index.get_loc(by_name[name])]
+        assert tuple(face) == pytest.approx(to_rgba(maps.TYPE_COLOURS[kind]))
+    assert legend_texts(fig.axes[0])[:4] == [
+        "high concentration (1)",
+        "high growth (1)",
+        "both (4)",
+        "none (222)",
+    ]
+    label = [t for t in fig.axes[0].texts if "Tunbridge Wells" in t.get_text()]
+    assert len(label) == 1
+    assert conurbation.geometry[0].contains(Point(label[0].xy))
+
+
+# --------------------------------------------------------------------------- LISA
+
+
+def test_lisa_map_uses_geoda_colours_and_counts():
+    areas = grid_areas()
+    fig = maps.lisa_map(areas, "lisa_businesses_content")
+    faces = collection(fig, "areas").get_facecolors()
+    geoda = {"HH": "#ff0000", "LL": "#0000ff", "LH": "#a7adf9", "HL": "#f4ada8", "ns": "#eeeeee"}
+    for code, label in [("G00", "HH"), ("G13", "LL"), ("G03", "LH"), ("G20", "HL"), ("G12", "ns")]:
+        assert tuple(faces[areas.index.get_loc(code)]) == pytest.approx(to_rgba(geoda[label]))
+    # the missing label is drawn white as "no data"
+    assert tuple(faces[areas.index.get_loc("G22")]) == pytest.approx(to_rgba("white"))
+    assert legend_texts(fig.axes[0]) == [
+        "not significant (7)",
+        "High-High (3)",
+        "Low-Low (3)",
+        "Low-High (1)",
+        "High-Low (1)",
+        "no data (1)",
+    ]
+    assert "SYNTHETIC DEMO DATA" in fig.axes[0].get_title()
+    assert "businesses:content" in fig.axes[0].get_title()
+
+
+def test_lisa_map_rejects_unknown_labels():
+    areas = grid_areas()
+    areas.loc["G01", "lisa_businesses_content"] = "hot"
+    with pytest.raises(InputError) as err:
+        maps.lisa_map(areas, "lisa_businesses_content")
+    assert err.value.rows == ["G01: 'hot'"]
+
+
+# --------------------------------------------------------------------------- Moran
+
+
+def slope_of(fig) -> float:
+    lines = [ln for ln in fig.axes[0].lines if ln.get_gid() == "moran_slope"]
+    assert len(lines) == 1
+    x, y = lines[0].get_xdata(), lines[0].get_ydata()
+    return float((y[1] - y[0]) / (x[1] - x[0]))
+
+
+@pytest.mark.parametrize("with_island", [False, True])
+def test_moran_slope_equals_esda(with_island):
+    areas = grid_areas()
+    if with_island:
+        island = gpd.GeoDataFrame(
+            {"name": ["Island"]},
+            geometry=[box(ORIGIN[0] + 9000, ORIGIN[1], ORIGIN[0] + 10000, ORIGIN[1] + 1000)],
+            crs=areas.crs,
+            index=pd.Index(["ISL"], name="area"),
+        )
+        areas = pd.concat([areas, island])
+    rng = np.random.default_rng(7)
+    values = pd.Series(rng.gamma(2.0, 1.5, len(areas)), index=areas.index, name="lq")
+    graph = Graph.build_contiguity(areas, rook=False)
+    fig = maps.moran_scatterplot(values, graph, labels={"G00": "Area 00"})
+
+    # reference: esda on a libpysal W built independently from the same polygons
+    w = Queen.from_dataframe(areas, use_index=True, silence_warnings=True)
+    reference = esda.Moran(values.loc[w.id_order].to_numpy(), w, transformation="r").I
+    assert slope_of(fig) == pytest.approx(reference, abs=1e-10)
+    assert f"{reference:.3f}" in " ".join(ln.get_label() for ln in fig.axes[0].lines)
+
+    # the points are (z, W z) with the population standard deviation and row weights
+    y = values.loc[w.id_order].to_numpy()
+    z = (y - y.mean()) / y.std()
+    w.transform = "r"
+    lag = w.full()[0] @ z
+    points = np.vstack([c.get_offsets() for c in fig.axes[0].collections])
+    got = sorted((round(px, 9), round(py, 9)) for px, py in points)
+    want = sorted((round(a, 9), round(b, 9)) for a, b in zip(z, lag, strict=True))
+    assert got == want
+    assert [t.get_text() for t in fig.axes[0].texts if t.get_text() == "Area 00"] == ["Area 00"]
+    assert "SYNTHETIC DEMO DATA" not in fig.axes[0].get_title()  # a plain Series carries no mark
+
+
+def test_moran_scatterplot_bad_input():
+    areas = grid_areas()
+    graph = Graph.build_contiguity(areas, rook=False)
+    values = areas["businesses_content_lq"]
+    with pytest.raises(InputError) as err:
+        maps.moran_scatterplot(values.drop("G33"), graph)
+    assert err.value.rows == ["G33: no value"]
+    with pytest.raises(InputError) as err:
+        maps.moran_scatterplot(areas["employment_services_lq"], graph)
+    assert err.value.rows == ["G00"]
+    with pytest.raises(InputError):
+        maps.moran_scatterplot(values * 0 + 1, graph)
+    with pytest.raises(InputError):
+        maps.moran_scatterplot(values, graph, labels=["XX"])
+    # a column keeps the frame's synthetic mark, so its title says so
+    assert "SYNTHETIC" in maps.moran_scatterplot(values, graph).axes[0].get_title()
+
+
+# --------------------------------------------------------------------------- interactive
+
+
+def geojson_layers(html: str) -> list[dict]:
+    blobs = re.findall(r"_add\((\{.*?\})\);", html)
+    return [json.loads(blob) for blob in blobs]
+
+
+def test_interactive_map_features_and_popups(tmp_path):
+    areas = grid_areas()
+    path = tmp_path / "map.html"
+    fmap = maps.interactive_map(areas, grid_conurbations(areas), path=path)
+    html = path.read_text(encoding="utf-8")
+    assert type(fmap).__name__ == "Map"
+
+    layers = geojson_layers(html)
+    assert len(layers) == 2
+    areas_layer, con_layer = layers
+    assert areas_layer["type"] == "FeatureCollection"
+    features = areas_layer["features"]
+    assert len(features) == 16
+    codes = [f["properties"]["code"] for f in features]
+    assert sorted(codes) == sorted(areas.index)
+    for code in areas.index:
+        assert code in html
+    by_code = {f["properties"]["code"]: f for f in features}
+    g00 = by_code["G00"]["properties"]
+    assert g00["name"] == "Area 00"
+    assert g00["type"] == "both"
+    assert g00["conurbation"] == CON_NAME
+    assert g00["businesses:content count"] == "100"
+    assert g00["businesses:content LQ"] == "0.50"
+    assert g00["businesses:content LQ change"] == "-8.0%"
+    assert g00["employment:services count"] == "–"  # NaN shown as a dash, JSON stays valid
+    to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
+    for feature in features:
+        assert feature["geometry"]["type"] == "Polygon"
+        ring = np.array(feature["geometry"]["coordinates"][0])
+        # reprojected to lon/lat: the corners are the grid's corners, moved by pyproj
+        minx, miny, maxx, maxy = areas.loc[feature["properties"]["code"]].geometry.bounds
+        corners = np.array(to_lonlat.transform([minx, maxx, maxx, minx], [miny, miny, maxy, maxy]))
+        for corner in corners.T:
+            assert np.abs(ring - corner).sum(axis=1).min() < 1e-9
+        colour = feature["properties"]["__folium_color"]
+        assert colour == maps.TYPE_COLOURS[feature["properties"]["type"]]
+    # one popup definition per layer, bound to every feature, listing every field
+    popup_fields = re.findall(r"fields = (\[[^\]]*\])", html)
+    area_popup = [json.loads(f) for f in popup_fields if "businesses:content LQ" in f]
+    assert len(area_popup) == 1
+    assert {"name", "code", "type", "conurbation", "businesses:content LQ change"} <= set(
+        area_popup[0]
+    )
+    assert html.count("bindPopup") == 2
+
+    assert len(con_layer["features"]) == 1
+    members = con_layer["features"][0]["properties"]["members"]
+    assert members == "Area 00 (G00), Area 01 (G01), Area 11 (G11)"
+    assert "SYNTHETIC DEMO DATA" in html
+
+
+def test_interactive_map_on_real_ttwas(ttwa_path):
+    ttwa = gpd.read_file(ttwa_path).set_index("ttwa11cd").rename(columns={"ttwa11nm": "name"})
+    ttwa["cluster_type"] = "none"
+    ttwa.loc["E30000234", "cluster_type"] = "high concentration"  # London
+    html = maps.interactive_map(ttwa).get_root().render()
+    features = geojson_layers(html)[0]["features"]
+    assert len(features) == 228
+    assert {f["properties"]["code"] for f in features} == set(ttwa.index)
+    assert "SYNTHETIC" not in html
