@@ -444,12 +444,14 @@ def area_profile(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     )
     metrics = ["count", "count_start", "lq", "lq_start", "lq_change", "growth"]
     wide = renamed.set_index(["area", "measure", "sector"])[metrics].unstack(["measure", "sector"])
-    wide.columns = [f"{m}_{g}_{metric}" for metric, m, g in wide.columns]
+    renamed_columns = list(wide.columns)
+    wide.columns = [f"{m}_{g}_{metric}" for metric, m, g in renamed_columns]
     totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
     totals_wide = totals.pivot(index="area", columns="measure", values="value")
     totals_wide.columns = [f"{m}_total" for m in totals_wide.columns]
     profile = wide.join(totals_wide, how="outer")
-    ordered = sorted(wide.columns, key=lambda c: (c.rsplit("_", 1)[0], c))
+    pairs = dict.fromkeys((m, g) for _, m, g in renamed_columns)
+    ordered = [f"{m}_{g}_{metric}" for m, g in sorted(pairs) for metric in metrics]
     profile = profile[[*ordered, *totals_wide.columns]]
     profile.index.name = "area"
     return profile

@@ -1,0 +1,560 @@
+"""The whole job: from boundaries and counts to clusters, conurbations and outputs.
+
+:func:`run` chains the stages of the data flow — validation, sector
+classification, period means and sector groups, detection, the contiguity
+graph, local Moran's I, typology and conurbations — with one :class:`Config`,
+and returns a :class:`RunResult` whose parts are plain (Geo)DataFrames.
+:meth:`RunResult.write` writes the files a planner hands on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import time
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .conurbations import membership, merge_conurbations
+from .counts import TOTAL, check_area_codes, validate_counts
+from .detect import detect_hotspots, detect_nesta2016, detect_thresholds, typology
+from .detect import typology_summary as summarise_types
+from .errors import InputError
+from .measures import NESTA_2016_PERIODS, area_profile, prepare
+from .provenance import Provenance
+
+METHODS = ("nesta2016", "hotspots", "thresholds")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Every parameter of a run, with the Nesta 2016 defaults.
+
+    Read one from TOML with :meth:`from_toml`; tables in the file (``[detect]``,
+    ``[graph]``, ...) are only for readability, except ``[periods]`` (span
+    label → years) and ``[groups.<measure>]`` (group → sectors).
+
+    Attributes
+    ----------
+    method : {"nesta2016", "hotspots", "thresholds"}
+        The detector.
+    groups : "nesta2016", "auto", mapping or None
+        Sector groups. ``"auto"`` uses the Nesta 2016 groups when the sectors
+        are DCMS sub-sectors (or SIC-4 codes) and every sector as its own
+        group otherwise.
+    periods : mapping, pair or None
+        Two spans to average, or two period labels; ``None`` picks the Nesta
+        2016 spans when the counts have 2007–2014 and the two periods when
+        the counts have exactly two.
+    quantile, top_n : float, int
+        Nesta rule size floor and list length.
+    lq_min, count_min, lq_change_min : float
+        Threshold rule.
+    statistic, variable, correction, alpha, permutations, seed
+        Hot spots and the LISA columns (``seed`` makes them reproducible).
+    rook, tolerance, islands
+        Contiguity graph (see :func:`geoclusters.contiguity`).
+    match, sectors, hubs, hub_min_links, min_members
+        Conurbations (see :func:`geoclusters.merge_conurbations`).
+    lisa : bool
+        Add local Moran quadrants of every group's LQ to the areas.
+    title : str or None
+        Report and map title.
+    notes : tuple of str
+        Caveats carried into the provenance and the report.
+    """
+
+    method: str = "nesta2016"
+    groups: Any = "auto"
+    periods: Any = None
+    quantile: float = 0.75
+    top_n: int = 10
+    lq_min: float = 1.25
+    count_min: float = 0.0
+    lq_change_min: float | None = None
+    statistic: str = "local_moran"
+    variable: str = "lq"
+    correction: str | None = "fdr"
+    alpha: float = 0.05
+    permutations: int = 999
+    seed: int | None = 0
+    rook: bool = False
+    tolerance: float = 0.0
+    islands: str = "keep"
+    match: str = "group"
+    sectors: tuple[str, ...] | None = None
+    hubs: tuple[str, ...] = ()
+    hub_min_links: int | None = None
+    min_members: int = 2
+    lisa: bool = True
+    title: str | None = None
+    notes: tuple[str, ...] = ()
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Config:
+        """Build a config from a (possibly sectioned) mapping, refusing unknown keys.
+
+        Examples
+        --------
+        >>> Config.from_mapping({"detect": {"top_n": 5}, "periods": {"a": [1], "b": [2]}}).top_n
+        5
+        """
+        known = {f.name for f in dataclasses.fields(cls)}
+        flat: dict[str, Any] = {}
+        for key, value in values.items():
+            if key in known:
+                flat[key] = value
+            elif isinstance(value, Mapping):
+                flat.update(value)
+            else:
+                flat[key] = value
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise InputError(
+                "unknown configuration keys",
+                rows=unknown,
+                fix=f"the known keys are {sorted(known)}",
+            )
+        for name in ("hubs", "sectors", "notes"):
+            if isinstance(flat.get(name), list):
+                flat[name] = tuple(flat[name])
+        config = cls(**flat)
+        if config.method not in METHODS:
+            raise InputError(f"unknown method {config.method!r}", fix=f"use one of {METHODS}")
+        return config
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Config:
+        """Read a config from a TOML file."""
+        try:
+            with open(path, "rb") as handle:
+                values = tomllib.load(handle)
+        except FileNotFoundError as error:
+            raise InputError(f"config file not found: {path}") from error
+        except tomllib.TOMLDecodeError as error:
+            raise InputError(f"config file {path} is not valid TOML: {error}") from error
+        return cls.from_mapping(values)
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with some parameters changed."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The parameters as a plain dictionary."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced.
+
+    Attributes
+    ----------
+    areas : geopandas.GeoDataFrame
+        Every input area: name, counts, LQ and growth of every measure and
+        group, typology, conurbation and LISA quadrants.
+    clusters : pandas.DataFrame
+        The selections (one row per area, measure, group and criterion).
+    conurbations : geopandas.GeoDataFrame
+        One row per conurbation.
+    summary : pandas.DataFrame
+        Cluster types by region.
+    graph : libpysal.graph.Graph
+        The contiguity graph used.
+    graph_report : geoclusters.graph.GraphReport
+        Islands, components and links the island policy added.
+    counts : pandas.DataFrame
+        The tidy counts of the groups in the two periods.
+    config : Config
+    provenance : Provenance
+    """
+
+    areas: gpd.GeoDataFrame
+    clusters: pd.DataFrame
+    conurbations: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    graph: Any
+    graph_report: Any
+    counts: pd.DataFrame
+    config: Config
+    provenance: Provenance
+    method_text: str = field(default="", repr=False)
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the input was the synthetic demo region."""
+        return bool(self.areas.attrs.get("synthetic", False))
+
+    def write(self, out: str | Path, maps: bool = True, report: bool = True) -> dict[str, Path]:
+        """Write the outputs into a directory.
+
+        Parameters
+        ----------
+        out : path
+            Directory, created when missing.
+        maps : bool, default True
+            Also write ``map.png`` (typology), ``lisa.png`` and ``map.html``
+            (interactive); needs the ``maps`` extra.
+        report : bool, default True
+            Also write the self-contained ``report.html``.
+
+        Returns
+        -------
+        dict
+            Output name → path: ``areas``, ``clusters``, ``conurbations``,
+            ``summary``, ``provenance`` and, when asked, ``map``, ``lisa_map``,
+            ``interactive_map``, ``report``.
+        """
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {
+            "areas": out / "areas.gpkg",
+            "clusters": out / "clusters.csv",
+            "conurbations": out / "conurbations.gpkg",
+            "summary": out / "summary.csv",
+            "provenance": out / "provenance.json",
+        }
+        self.areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
+        self.clusters.to_csv(paths["clusters"], index=False)
+        _write_polygons(self.conurbations, paths["conurbations"], "conurbations")
+        self.summary.to_csv(paths["summary"])
+        self.provenance.write(paths["provenance"])
+        if maps:
+            paths.update(self._write_maps(out))
+        if report:
+            from .report import write_report
+
+            paths["report"] = write_report(
+                out / "report.html",
+                self.areas,
+                self.clusters,
+                self.conurbations,
+                self.provenance.to_dict(),
+                graph=self.graph,
+                title=self.config.title,
+                method=self.method_text,
+            )
+        return paths
+
+    def _write_maps(self, out: Path) -> dict[str, Path]:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        from .maps import interactive_map, lisa_map, typology_map
+
+        paths = {"map": out / "map.png", "interactive_map": out / "map.html"}
+        figure = typology_map(self.areas, self.conurbations, title=self.config.title)
+        figure.savefig(paths["map"], dpi=150, bbox_inches="tight")
+        plt.close(figure)
+        lisa_columns = [c for c in self.areas.columns if c.startswith("lisa_")]
+        if lisa_columns:
+            paths["lisa_map"] = out / "lisa.png"
+            figure = lisa_map(self.areas, lisa_columns[0])
+            figure.savefig(paths["lisa_map"], dpi=150, bbox_inches="tight")
+            plt.close(figure)
+        interactive_map(self.areas, self.conurbations, path=paths["interactive_map"])
+        return paths
+
+
+def _write_polygons(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+    if len(frame):
+        frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+        return
+    # an empty layer still needs a geometry type, or GDAL refuses to create it
+    import pyogrio
+
+    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", geometry_type="MultiPolygon")
+
+
+Progress = Callable[[str], None]
+
+
+def run(
+    areas: gpd.GeoDataFrame,
+    counts: pd.DataFrame,
+    config: Config | Mapping[str, Any] | None = None,
+    progress: Progress | None = None,
+    **options: Any,
+) -> RunResult:
+    """Find clusters and conurbations: the whole job in one call.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Areas from :func:`geoclusters.read_areas`.
+    counts : pandas.DataFrame
+        Tidy counts with all-industry totals (sectors: SIC-4 codes, DCMS
+        sub-sectors or any labels), one row per area, sector, period and
+        measure, for every area.
+    config : Config or mapping, optional
+        Parameters; the Nesta 2016 defaults when omitted.
+    progress : callable, optional
+        Called with a message as each stage starts.
+    **options
+        Override single parameters of ``config``.
+
+    Returns
+    -------
+    RunResult
+
+    Examples
+    --------
+    >>> from geoclusters.datasets import demo_region
+    >>> region = demo_region(seed=0)
+    >>> result = run(region.areas, region.counts, lisa=False)
+    >>> planted = result.areas.loc[list(region.planted["conurbation"])]
+    >>> planted["conurbation_id"].nunique(), planted["cluster_type"].unique().tolist()
+    (1, ['high concentration'])
+    """
+    config = _config(config, options)
+    say = progress or (lambda message: None)
+    notes = list(config.notes)
+    if areas.attrs.get("synthetic"):
+        notes.insert(0, "SYNTHETIC DEMO DATA: the areas and counts are generated, not real.")
+
+    say("checking counts against the areas")
+    counts = validate_counts(counts)
+    check_area_codes(counts, areas)
+    counts, groups = _classify(counts, config.groups)
+    periods = _periods(counts, config.periods)
+
+    say("averaging periods and grouping sectors")
+    table, start, end = prepare(counts, groups, periods)
+
+    say("building the contiguity graph")
+    from .graph import contiguity
+
+    graph, report = contiguity(
+        areas,
+        rook=config.rook,
+        tolerance=config.tolerance,
+        islands=config.islands,
+        return_report=True,
+    )
+
+    say(f"detecting clusters ({config.method})")
+    clusters = _detect(config, areas, table, graph)
+
+    say("typing clusters and computing measures")
+    types = typology(clusters, areas)
+    profile = area_profile(table, start, end)
+
+    lisa = pd.DataFrame(index=areas.index)
+    if config.lisa:
+        say("local Moran's I for every group")
+        lisa = _lisa(profile, graph, config)
+
+    say("merging clusters into conurbations")
+    conurbations = merge_conurbations(
+        clusters,
+        graph,
+        areas,
+        table,
+        match=config.match,
+        sectors=config.sectors,
+        hubs=config.hubs,
+        hub_min_links=config.hub_min_links,
+        min_members=config.min_members,
+        periods=(start, end),
+    )
+    members = membership(conurbations, areas)
+
+    keep = ["name", *(c for c in ("data",) if c in areas.columns)]
+    out = areas[keep].join(profile).join(types.drop(columns="name")).join(members).join(lisa)
+    out = gpd.GeoDataFrame(out, geometry=areas.geometry, crs=areas.crs)
+    out.attrs = {"synthetic": bool(areas.attrs.get("synthetic", False))}
+    conurbations.attrs["synthetic"] = out.attrs["synthetic"]
+
+    parameters = config.to_dict() | {
+        "groups": groups,
+        "periods": periods,
+        "start": start,
+        "end": end,
+        "hubs_excluded": conurbations.attrs.get("hubs", []),
+    }
+    provenance = Provenance.record("run", parameters, notes=notes, areas=areas, counts=counts)
+    return RunResult(
+        areas=out,
+        clusters=clusters,
+        conurbations=conurbations,
+        summary=summarise_types(types),
+        graph=graph,
+        graph_report=report,
+        counts=table,
+        config=config,
+        provenance=provenance,
+        method_text=describe(config, start, end, report),
+    )
+
+
+def _config(config, options) -> Config:
+    if config is None:
+        config = Config()
+    elif isinstance(config, Mapping):
+        config = Config.from_mapping(config)
+    if options:
+        config = Config.from_mapping(config.to_dict() | options)
+    return config
+
+
+def _classify(counts: pd.DataFrame, groups):
+    """Bring SIC-4 sectors to DCMS sub-sectors and resolve ``groups="auto"``."""
+    from .taxonomy import SUBSECTORS, classify_counts, normalise_sic
+
+    sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    if sectors.empty:
+        raise InputError("the counts have no sector rows, only totals")
+    looks_like_sic = normalise_sic(sectors).str.fullmatch(r"\d{4}").all()
+    if looks_like_sic:
+        counts = classify_counts(counts, level="subsector")
+        sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    if groups == "auto":
+        groups = "nesta2016" if sectors.isin(SUBSECTORS).all() else None
+    return counts, groups
+
+
+def _periods(counts: pd.DataFrame, periods):
+    if periods is not None:
+        return periods
+    present = set(counts["period"])
+    nesta = {str(year) for span in NESTA_2016_PERIODS.values() for year in span}
+    if nesta <= present:
+        return NESTA_2016_PERIODS
+    if len(present) == 2:
+        return sorted(present)
+    raise InputError(
+        f"cannot choose two periods from {sorted(present)}",
+        fix="set periods in the config: two spans {label = [years]} or two period labels",
+    )
+
+
+def _detect(config: Config, areas, table, graph) -> pd.DataFrame:
+    common = {"groups": None, "periods": sorted(set(table["period"]))}
+    if config.method == "nesta2016":
+        return detect_nesta2016(
+            areas, table, quantile=config.quantile, top_n=config.top_n, **common
+        )
+    if config.method == "thresholds":
+        return detect_thresholds(
+            areas,
+            table,
+            lq_min=config.lq_min,
+            count_min=config.count_min,
+            lq_change_min=config.lq_change_min,
+            **common,
+        )
+    return detect_hotspots(
+        areas,
+        table,
+        graph,
+        statistic=config.statistic,
+        variable=config.variable,
+        correction=config.correction,
+        alpha=config.alpha,
+        permutations=config.permutations,
+        seed=config.seed,
+        **common,
+    )
+
+
+def _lisa(profile: pd.DataFrame, graph, config: Config) -> pd.DataFrame:
+    from .stats import local_moran
+
+    columns = {}
+    for column in profile.columns:
+        if not column.endswith("_lq"):
+            continue
+        values = profile[column]
+        if values.notna().sum() < 3:
+            continue
+        result = local_moran(
+            values,
+            graph,
+            permutations=config.permutations,
+            seed=config.seed,
+            correction=config.correction,
+            alpha=config.alpha,
+            missing="drop",
+        ).to_frame()
+        label = np.where(result["significant"], result["quadrant"].fillna("ns"), "ns")
+        columns["lisa_" + column.removesuffix("_lq")] = pd.Series(label, index=result.index)
+    return pd.DataFrame(columns, index=profile.index)
+
+
+def describe(config: Config, start: str, end: str, report=None) -> str:
+    """A plain-language description of what a run does, for the report."""
+    if config.method == "nesta2016":
+        detection = (
+            f"For each measure and sector group, areas whose count in {end} is at or above the "
+            f"{config.quantile:.0%} quantile of all areas are candidates for concentration; the "
+            f"{config.top_n} with the highest location quotient (LQ) in {end} are selected. Areas "
+            f"whose count in {start} is at or above the same quantile are candidates for growth; "
+            f"the {config.top_n} with the largest relative change of LQ from {start} to {end} are "
+            "selected. This is the rule of Nesta's 2016 report The Geography of Creativity in "
+            "the UK."
+        )
+    elif config.method == "thresholds":
+        detection = (
+            f"Areas with an LQ in {end} of at least {config.lq_min} and a count of at least "
+            f"{config.count_min} are concentration clusters"
+            + (
+                f"; areas whose LQ grew by at least {config.lq_change_min:.0%} are growth clusters."
+                if config.lq_change_min is not None
+                else "."
+            )
+        )
+    else:
+        detection = (
+            f"Areas that are significant hot spots ({config.statistic}, on {config.variable}) "
+            f"after {config.correction or 'no'} correction at alpha {config.alpha}, with "
+            f"{config.permutations} conditional permutations (seed {config.seed}), are clusters."
+        )
+    graph = (
+        f"Neighbours are areas that share a {'boundary' if config.rook else 'boundary or corner'}"
+        + (f" (within {config.tolerance} CRS units)" if config.tolerance else "")
+        + "; islands are "
+        + ("linked to their nearest area." if config.islands == "nearest" else "kept alone.")
+    )
+    if report is not None and getattr(report, "islands", None):
+        graph += f" Areas without neighbours: {len(report.islands)}."
+    merging = (
+        "Neighbouring clusters that share a specialised sector group (in concentration or in "
+        "growth) are merged into conurbations: each conurbation is a connected set of such links"
+        + (f"; hubs kept out of merges: {', '.join(config.hubs)}" if config.hubs else "")
+        + "."
+    )
+    lq = (
+        "The location quotient of a sector in an area is its share of the area's businesses (or "
+        "jobs) divided by the sector's share nationally; above 1 means more specialised than the "
+        "country."
+    )
+    return " ".join([lq, detection, graph, merging])
+
+
+def progress_printer(total: int, stream=sys.stderr) -> Progress:
+    """A progress reporter printing a bar per stage to ``stream``."""
+    state = {"step": 0, "start": time.perf_counter()}
+
+    def report(message: str) -> None:
+        state["step"] += 1
+        done = min(state["step"], total)
+        bar = "#" * done + "-" * (total - done)
+        elapsed = time.perf_counter() - state["start"]
+        print(f"[{bar}] {done}/{total} {message} ({elapsed:.1f}s)", file=stream, flush=True)
+
+    return report
+
+
+def load_provenance(path: str | Path) -> dict[str, Any]:
+    """Read a provenance JSON written by :meth:`RunResult.write`."""
+    return json.loads(Path(path).read_text())
