@@ -1,0 +1,360 @@
+"""The self-contained HTML report: content, escaping, no external requests, and rendering.
+
+Inputs are a hand-made 4 × 4 grid of squares with known cluster types and one
+3-square conurbation, marked synthetic. The browser test renders the report in
+Debian's headless Chromium and looks at the pixels of the screenshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import geopandas as gpd
+import matplotlib.image as mpimg
+import numpy as np
+import pandas as pd
+import pytest
+from libpysal.graph import Graph
+from matplotlib.colors import to_rgb
+from shapely.geometry import box
+
+from geoclusters import report
+from geoclusters.errors import InputError
+from geoclusters.maps import TYPE_COLOURS
+from geoclusters.provenance import Provenance
+
+TYPES = [
+    ["both", "both", "none", "high growth"],
+    ["none", "both", "none", "none"],
+    ["high concentration", "none", "none", "high growth"],
+    ["high concentration", "none", "both", "none"],
+]
+CONURBATION = ["G00", "G01", "G11"]
+CON_NAME = "Area 00 – Area 01 – Area 11"
+EVIL = '<script>alert("x")</script>'
+PARAMETERS = {
+    "periods": {"early": [2007, 2010], "late": [2011, 2014]},
+    "quantile": 0.75,
+    "top_n": 10,
+    "groups": {"businesses": {"content": ["film", "music"]}},
+    "hubs": None,
+    "fuzzy": False,
+    "label": "a <b> & c",
+}
+# the same parameters flattened, worked out by hand (values HTML-escaped)
+EXPECTED_ROWS = [
+    ("periods.early", "2007, 2010"),
+    ("periods.late", "2011, 2014"),
+    ("quantile", "0.75"),
+    ("top_n", "10"),
+    ("groups.businesses.content", "film, music"),
+    ("hubs", "null"),
+    ("fuzzy", "false"),
+    ("label", "a &lt;b&gt; &amp; c"),
+]
+NOTE = "TTWA counts are an approximation moved from local authorities"
+
+
+def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
+    codes = [f"G{r}{c}" for r in range(4) for c in range(4)]
+    types = [TYPES[int(code[1])][int(code[2])] for code in codes]
+    names = [f"Area {code[1:]}" for code in codes]
+    names[codes.index("G32")] = EVIL  # a "both" cluster area
+    areas = gpd.GeoDataFrame(
+        {
+            "name": names,
+            "cluster_type": types,
+            "conurbation": [CON_NAME if code in CONURBATION else "" for code in codes],
+            "concentration_groups": [
+                "businesses:content" if t in ("high concentration", "both") else "" for t in types
+            ],
+            "growth_groups": [
+                "businesses:content" if t in ("high growth", "both") else "" for t in types
+            ],
+            "businesses_content_count": [100.0 * (i + 1) for i in range(16)],
+            "businesses_content_lq": [0.5 + 0.1 * i for i in range(16)],
+            "businesses_content_lq_change": [0.01 * (i - 8) for i in range(16)],
+            "lisa_businesses_content": ["HH", "HH", "ns", "LH"] + ["ns"] * 12,
+        },
+        geometry=[
+            box(560_000 + c * 1000, 140_000 + r * 1000, 561_000 + c * 1000, 141_000 + r * 1000)
+            for r in range(4)
+            for c in range(4)
+        ],
+        crs=27700,
+        index=pd.Index(codes, name="area"),
+    )
+    if synthetic:
+        areas.attrs["synthetic"] = True
+    return areas
+
+
+def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {
+            "name": [CON_NAME],
+            "members": [";".join(CONURBATION)],
+            "n_members": [3],
+            "sectors": ["businesses:content"],
+            "businesses_content_count": [900.0],
+            "businesses_content_lq": [1.234],
+            "businesses_content_lq_change": [0.1],
+            "rule": ["touching clusters sharing a sector group"],
+        },
+        geometry=[areas.loc[CONURBATION].geometry.union_all()],
+        crs=areas.crs,
+    )
+
+
+def grid_clusters(areas: gpd.GeoDataFrame) -> pd.DataFrame:
+    rows = []
+    for code, row in areas[areas["cluster_type"] != "none"].iterrows():
+        kinds = {"high concentration": ["concentration"], "high growth": ["growth"]}.get(
+            row["cluster_type"], ["concentration", "growth"]
+        )
+        for rank, criterion in enumerate(kinds, start=1):
+            rows.append(
+                {
+                    "area": code,
+                    "name": row["name"],
+                    "method": "nesta2016",
+                    "criterion": criterion,
+                    "measure": "businesses",
+                    "group": "content",
+                    "rank": rank,
+                    "value": row["businesses_content_lq"],
+                    "threshold": 0.9,
+                    "size": row["businesses_content_count"],
+                    "size_threshold": 400.0,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def provenance() -> dict:
+    return {
+        "library": "geoclusters",
+        "version": "0.1.0",
+        "created": "2026-11-23T21:00:00+00:00",
+        "parameters": PARAMETERS,
+        "inputs": {"areas": "sha256:0123456789abcdef", "counts": "sha256:fedcba9876543210"},
+        "notes": [NOTE],
+    }
+
+
+def section(html: str, name: str) -> str:
+    start = html.index(f'<section id="{name}">')
+    return html[start : html.index("</section>", start)]
+
+
+def images(html: str) -> list[np.ndarray]:
+    uris = re.findall(r'<img src="data:image/png;base64,([^"]+)"', html)
+    return [mpimg.imread(io.BytesIO(base64.b64decode(uri)), format="png") for uri in uris]
+
+
+def count_colour(pixels: np.ndarray, colour: str, tolerance: float = 0.03) -> int:
+    rgb = pixels[..., :3]
+    return int((np.abs(rgb - np.array(to_rgb(colour))).max(axis=-1) < tolerance).sum())
+
+
+def test_report_content(tmp_path):
+    areas = grid_areas()
+    graph = Graph.build_contiguity(areas, rook=False)
+    out = report.write_report(
+        tmp_path / "sub" / "report.html",
+        areas,
+        grid_clusters(areas),
+        grid_conurbations(areas),
+        provenance(),
+        graph=graph,
+    )
+    assert out == tmp_path / "sub" / "report.html"
+    html = out.read_text(encoding="utf-8")
+
+    # summary: 16 areas, 8 clusters (2 + 2 + 4), one conurbation
+    summary = section(html, "summary")
+    assert "<b>16</b> areas" in summary
+    assert "<b>8</b> cluster areas" in summary
+    assert "high concentration: 2" in summary and "high growth: 2" in summary
+    assert "both: 4" in summary and "<b>8</b> areas are not clusters" in summary
+    assert "<b>1</b> conurbation," in summary
+
+    # every cluster area, one row each; the non-clusters are not listed
+    clusters = section(html, "clusters")
+    assert clusters.count("<tr>") == 1 + 8
+    for code in ["G00", "G01", "G03", "G11", "G20", "G23", "G30"]:
+        assert f"Area {code[1:]}" in clusters
+    assert "Area 22" not in clusters
+    # G00 is a "both" area: count 100, LQ 0.50, growth −8.0 %, selected twice
+    g00 = re.search(r"<tr><td><span class=\"code\">G00</span>.*?</tr>", clusters).group(0)
+    assert "count 100 · LQ 0.50 · growth -8.0%" in g00
+    assert "concentration businesses:content (rank 1)" in g00
+    assert "growth businesses:content (rank 2)" in g00
+
+    # escaping: the hostile name shows as text, never as markup
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in clusters
+
+    conurbations = section(html, "conurbations")
+    assert CON_NAME in conurbations
+    assert conurbations.count("<tr>") == 2
+    for member in ['Area 00 <span class="code">(G00)</span>', "Area 11"]:
+        assert member in conurbations
+    assert "count 900 · LQ 1.23 · growth +10.0%" in conurbations
+
+    parameters = section(html, "parameters")
+    for key, value in EXPECTED_ROWS:
+        assert f"<tr><td><code>{key}</code></td><td>{value}</td></tr>" in parameters
+    assert parameters.count("<tr>") == 1 + len(EXPECTED_ROWS)
+
+    inputs = section(html, "inputs")
+    assert "sha256:0123456789abcdef" in inputs and "sha256:fedcba9876543210" in inputs
+    assert NOTE in inputs
+
+    method = section(html, "method")
+    assert "location quotient" in method and "conurbations" in method
+
+    # appendix: one row per selection (4 areas selected twice, 4 once)
+    assert section(html, "selections").count("<tr>") == 1 + 12
+
+    # synthetic data say so in the title, a banner and every map caption
+    assert "<title>SYNTHETIC DEMO DATA" in html
+    assert html.count('class="synthetic"') == 1
+    assert len(re.findall(r"<figcaption>SYNTHETIC DEMO DATA", html)) == 3
+
+
+def test_report_is_self_contained(tmp_path):
+    areas = grid_areas()
+    html = report.write_report(
+        tmp_path / "r.html",
+        areas,
+        grid_clusters(areas),
+        grid_conurbations(areas),
+        provenance(),
+        graph=Graph.build_contiguity(areas, rook=False),
+    ).read_text(encoding="utf-8")
+    references = re.findall(r"""(?:src|href)\s*=\s*["']?([^"'\s>]+)""", html)
+    assert references  # the nav links and the images
+    for ref in references:
+        assert ref.startswith(("data:image/png;base64,", "#")), ref[:40]
+    assert not re.search(r"https?://", html)
+    assert "url(" not in html and "@import" not in html and "<link" not in html
+    assert "<script" not in html  # no JavaScript at all
+
+    # three maps: typology, LISA and Moran scatterplot, all real PNGs
+    pictures = images(html)
+    assert len(pictures) == 3
+    typology, lisa, _ = pictures
+    assert min(typology.shape[:2]) > 300
+    # each type's colour covers a good part of the typology map (one grid square ≈ 10^4 px)
+    for kind in ("high concentration", "high growth", "both", "none"):
+        assert count_colour(typology, TYPE_COLOURS[kind]) > 2000, kind
+    assert count_colour(lisa, "#ff0000") > 2000  # the two High-High squares, GeoDa red
+
+
+def test_report_plain_data_custom_method_no_conurbations(tmp_path):
+    areas = grid_areas(synthetic=False).drop(columns="lisa_businesses_content")
+    empty = grid_conurbations(areas).iloc[0:0]
+    method = "Step one: <counts>.\n\nStep two & three."
+    html = report.write_report(
+        tmp_path / "r.html",
+        areas,
+        grid_clusters(areas),
+        empty,
+        provenance(),
+        title="Kent & Sussex",
+        method=method,
+    ).read_text(encoding="utf-8")
+    assert "SYNTHETIC" not in html
+    assert "<title>Kent &amp; Sussex</title>" in html
+    assert "<b>0</b> conurbations" in section(html, "summary")
+    assert "No conurbations" in section(html, "conurbations")
+    assert "<p>Step one: &lt;counts&gt;.</p><p>Step two &amp; three.</p>" in section(html, "method")
+    assert len(images(html)) == 1  # no LISA columns, no graph: the typology map only
+
+
+def test_report_rejects_clusters_outside_areas(tmp_path):
+    areas = grid_areas()
+    clusters = pd.concat(
+        [grid_clusters(areas), pd.DataFrame({"area": ["X99"], "criterion": ["growth"]})]
+    )
+    with pytest.raises(InputError) as err:
+        report.write_report(tmp_path / "r.html", areas, clusters, None, provenance())
+    assert err.value.rows == ["X99"]
+    assert not (tmp_path / "r.html").exists()
+
+
+def test_report_takes_a_provenance_object(tmp_path):
+    areas = grid_areas()
+    record = Provenance.record(
+        "detect_nesta2016", {"top_n": 10, "quantile": 0.75}, notes=[NOTE], areas=areas
+    )
+    html = report.write_report(
+        tmp_path / "r.html", areas, grid_clusters(areas), None, record
+    ).read_text(encoding="utf-8")
+    assert record.inputs["areas"] in html
+    assert "<tr><td><code>top_n</code></td><td>10</td></tr>" in html
+    assert "step detect_nesta2016" in html
+
+
+def test_flatten_parameters_nested_lists_and_empties():
+    flat = report.flatten_parameters(
+        {"a": {"b": {"c": 1}}, "rules": [{"x": 1}], "empty": {}, "none": [], "s": "t"}
+    )
+    assert flat == {"a.b.c": "1", "rules": '{"x": 1}', "empty": "{}", "none": "", "s": "t"}
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or (
+        "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    )
+
+
+@pytest.mark.browser
+def test_report_renders_in_headless_chromium(tmp_path):
+    browser = chromium()
+    if browser is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    areas = grid_areas()
+    page = report.write_report(
+        tmp_path / "report.html",
+        areas,
+        grid_clusters(areas),
+        grid_conurbations(areas),
+        provenance(),
+    )
+    shot = tmp_path / "shot.png"
+    result = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            f"--screenshot={shot}",
+            "--window-size=1200,2000",
+            page.resolve().as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert shot.exists(), result.stderr[-2000:]
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[:2] == (2000, 1200)
+    assert pixels[..., :3].std() > 0.05  # not a blank page
+    # the map is drawn: every type colour fills far more than the summary's swatches
+    for kind in ("high concentration", "high growth", "both", "none"):
+        assert count_colour(pixels, TYPE_COLOURS[kind]) > 5000, kind
+    # and the synthetic banner's red frame is there
+    assert count_colour(pixels, "#b00000") > 500
