@@ -24,7 +24,7 @@ business exists, a suppressed cell is a statement that some may.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -188,7 +188,8 @@ def read_counts(
     measure: str | None = None,
     period: str | None = None,
     total: str | None = None,
-    rounded_to: int = 1,
+    rounded_to: int | None = None,
+    ignore: Sequence[str] = (),
     areas=None,
 ) -> pd.DataFrame:
     """Read counts into the tidy long table.
@@ -214,8 +215,12 @@ def read_counts(
     total : str, optional
         The sector label that holds the all-industry total in the file; it is
         renamed to :data:`TOTAL`.
-    rounded_to : int, default 1
-        Rounding base the publisher applied (5 for UK Business Counts).
+    rounded_to : int, optional
+        Rounding base the publisher applied (5 for UK Business Counts); 1
+        for generic files when omitted, read from the dataset for NOMIS.
+    ignore : sequence of str
+        Generic format: columns to leave out (for example a name column in a
+        wide table).
     areas : geopandas.GeoDataFrame, optional
         Check the area codes against these boundaries.
 
@@ -240,11 +245,12 @@ def read_counts(
     if format == "nomis":
         from .sources.nomis import parse_nomis_csv
 
-        table = parse_nomis_csv(source)
+        table = parse_nomis_csv(source, measure=measure, period=period, rounded_to=rounded_to)
     elif format == "generic":
         frame = source if isinstance(source, pd.DataFrame) else _read_csv(source)
+        frame = frame.drop(columns=list(ignore))
         table = _from_generic(frame, columns or {}, layout, measure, period)
-        table["rounded_to"] = rounded_to
+        table["rounded_to"] = rounded_to or 1
     else:
         raise InputError(f"unknown counts format {format!r}", fix="use 'generic' or 'nomis'")
     if total is not None:
