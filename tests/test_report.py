@@ -278,6 +278,22 @@ def test_report_plain_data_custom_method_no_conurbations(tmp_path):
     assert len(images(html)) == 1  # no LISA columns, no graph: the typology map only
 
 
+def test_report_bare_sector_names_match_every_measure(tmp_path):
+    areas = grid_areas()
+    conurbations = grid_conurbations(areas).assign(
+        sectors="content",
+        employment_content_count=50.0,
+        employment_content_lq=2.0,
+        employment_content_lq_change=-0.25,
+    )
+    html = report.write_report(
+        tmp_path / "r.html", areas, grid_clusters(areas), conurbations, provenance()
+    ).read_text(encoding="utf-8")
+    row = section(html, "conurbations")
+    assert "<b>businesses:content</b>: count 900 · LQ 1.23 · growth +10.0%" in row
+    assert "<b>employment:content</b>: count 50 · LQ 2.00 · growth -25.0%" in row
+
+
 def test_report_rejects_clusters_outside_areas(tmp_path):
     areas = grid_areas()
     clusters = pd.concat(
@@ -306,7 +322,7 @@ def test_flatten_parameters_nested_lists_and_empties():
     flat = report.flatten_parameters(
         {"a": {"b": {"c": 1}}, "rules": [{"x": 1}], "empty": {}, "none": [], "s": "t"}
     )
-    assert flat == {"a.b.c": "1", "rules": '{"x": 1}', "empty": "{}", "none": "", "s": "t"}
+    assert flat == {"a.b.c": "1", "rules": '{"x": 1}', "empty": "{}", "none": "[]", "s": "t"}
 
 
 def chromium() -> str | None:

@@ -654,7 +654,7 @@ def moran_scatterplot(
             ax.annotate(text, (z[i], lag[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
 
     ax.set_xlabel(f"{name} (standardised)")
-    ax.set_ylabel(f"spatial lag of {name} (row-standardised)")
+    ax.set_ylabel(f"spatial lag of {name}\n(row-standardised)")
     ax.set_title(_title(title or f"Moran scatterplot: {name}", _is_synthetic(values)), fontsize=10)
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return fig

@@ -80,7 +80,7 @@ def _plain(value: Any) -> str:
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list | tuple):
-        return ", ".join(_plain(v) for v in value)
+        return ", ".join(_plain(v) for v in value) if value else "[]"
     return json.dumps(value, default=str)
 
 
@@ -99,7 +99,7 @@ def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> dict[
     dict
         ``"outer.inner"`` → value as text: strings as they are, numbers and
         booleans in JSON spelling, lists joined with ", ", dicts inside lists
-        as JSON. An empty dict or list is kept as ``"{}"`` / ``""``.
+        as JSON. An empty dict or list is kept as ``"{}"`` / ``"[]"``.
 
     Examples
     --------
@@ -173,21 +173,33 @@ def _split_groups(text: Any) -> list[str]:
 
 
 def _metrics_html(row: pd.Series, groups: Iterable[str], prefixes: list[str]) -> str:
-    """Count, LQ and LQ change of the listed groups ("measure:group") on one row."""
+    """Count, LQ and LQ change of the listed groups on one row.
+
+    Groups are spelled "measure:group"; a bare "group" matches that group under
+    every measure.
+    """
     lines = []
     for group in groups:
-        prefix = group.replace(":", "_", 1)
-        if prefix not in prefixes:
-            continue
-        parts = []
-        if f"{prefix}_count" in row:
-            parts.append(f"count {_format_count(row[f'{prefix}_count'])}")
-        if f"{prefix}_lq" in row:
-            parts.append(f"LQ {_format_lq(row[f'{prefix}_lq'])}")
-        if f"{prefix}_lq_change" in row:
-            parts.append(f"growth {_format_change(row[f'{prefix}_lq_change'])}")
-        lines.append(f"<b>{_e(group)}</b>: {_e(' · '.join(parts))}")
+        if ":" in group:
+            matches = [group.replace(":", "_", 1)]
+        else:
+            # a bare group ("content") stands for that group under every measure
+            matches = [p for p in prefixes if p.partition("_")[2] == group]
+        for prefix in matches:
+            if prefix in prefixes:
+                lines.append(_metric_line(row, prefix))
     return "<br>".join(lines) if lines else "–"
+
+
+def _metric_line(row: pd.Series, prefix: str) -> str:
+    parts = []
+    if f"{prefix}_count" in row:
+        parts.append(f"count {_format_count(row[f'{prefix}_count'])}")
+    if f"{prefix}_lq" in row:
+        parts.append(f"LQ {_format_lq(row[f'{prefix}_lq'])}")
+    if f"{prefix}_lq_change" in row:
+        parts.append(f"growth {_format_change(row[f'{prefix}_lq_change'])}")
+    return f"<b>{_e(_prefix_label(prefix))}</b>: {_e(' · '.join(parts))}"
 
 
 def _swatch(cluster_type: str) -> str:
@@ -277,7 +289,10 @@ def _figures(
     ]
     lisas = _lisa_columns(areas)
     if lisas:
-        fig, axes = _grid(len(lisas), (4.2, 4.8))
+        minx, miny, maxx, maxy = areas.total_bounds
+        aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
+        # panel height follows the map's shape, plus room for the two-line title
+        fig, axes = _grid(len(lisas), (4.2, min(4.2 * aspect, 8.0) + 0.8))
         for column, ax in zip(lisas, axes, strict=True):
             lisa_map(areas, column, ax=ax)
         parts.append(
