@@ -382,6 +382,8 @@ def test_interactive_map_features_and_popups(tmp_path):
     assert g00["businesses:content LQ"] == "0.50"
     assert g00["businesses:content LQ change"] == "-8.0%"
     assert g00["employment:services count"] == "–"  # NaN shown as a dash, JSON stays valid
+    assert g00["LISA businesses:content"] == "High-High"
+    assert by_code["G22"]["properties"]["LISA businesses:content"] == "–"  # missing label
     to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
     for feature in features:
         assert feature["geometry"]["type"] == "Polygon"

@@ -690,6 +690,9 @@ def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
         ):
             if prefix + suffix in areas:
                 data[f"{label} {heading}"] = areas[prefix + suffix].map(formatter)
+    for column in _lisa_columns(areas):
+        label = _prefix_label(column.removeprefix("lisa_"))
+        data[f"LISA {label}"] = areas[column].map(lambda v: _LISA_NAMES.get(v, "–"))
     frame = gpd.GeoDataFrame(
         pd.DataFrame(data, index=areas.index).reset_index(drop=True),
         geometry=areas.geometry.to_numpy(),
@@ -710,8 +713,8 @@ def interactive_map(
     ----------
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``name`` and ``cluster_type``; the popup also
-        shows ``conurbation``, the groups and every ``{measure}_{group}`` count,
-        LQ and LQ change found.
+        shows ``conurbation``, the groups, every ``{measure}_{group}`` count,
+        LQ and LQ change found, and the ``lisa_*`` labels.
     conurbations : geopandas.GeoDataFrame, optional
         Drawn as a second, switchable layer of outlines with their own popups.
     path : str or Path, optional
