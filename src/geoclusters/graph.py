@@ -158,14 +158,32 @@ def _require_projected(geoms: gpd.GeoSeries, what: str) -> None:
 
 
 def _from_pairs(ids: pd.Index, rows, cols, weights=None) -> Graph:
-    """A Graph on ``ids`` (in that order) from index pairs; absent ids become isolates."""
+    """A Graph on ``ids`` (in that order) from index pairs; absent ids become isolates.
+
+    The adjacency is written directly in libpysal's canonical order (focal, then
+    neighbour, both in id order; isolates as a zero-weight self-loop), which
+    spares libpysal's re-sorting of large graphs.
+    """
     n = len(ids)
     rows = np.asarray(rows, dtype=np.int64)
     cols = np.asarray(cols, dtype=np.int64)
     data = np.ones(len(rows)) if weights is None else np.asarray(weights, dtype=float)
     matrix = sparse.csr_array((data, (rows, cols)), shape=(n, n))
     matrix.sum_duplicates()
-    return Graph.from_sparse(matrix, ids=np.asarray(ids))
+    matrix.sort_indices()
+    isolated = np.flatnonzero(np.diff(matrix.indptr) == 0)
+    focal = np.concatenate([np.repeat(np.arange(n), np.diff(matrix.indptr)), isolated])
+    neighbor = np.concatenate([matrix.indices.astype(np.int64), isolated])
+    weight = np.concatenate([matrix.data, np.zeros(len(isolated))])
+    order = np.lexsort((neighbor, focal))
+    labels = pd.Index(np.asarray(ids))
+    index = pd.MultiIndex(
+        levels=[labels, labels],
+        codes=[focal[order], neighbor[order]],
+        names=["focal", "neighbor"],
+        verify_integrity=False,
+    )
+    return Graph(pd.Series(weight[order], index=index, name="weight"), is_sorted=True)
 
 
 def _symmetric_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -258,13 +276,12 @@ def contiguity(
         raise InputError(f"island_k must be at least 1, got {island_k!r}")
 
     values = np.asarray(geoms.array, dtype=object)
-    tree = shapely.STRtree(values)
     if tolerance > 0:
-        left, right = tree.query(values, predicate="dwithin", distance=tolerance)
+        left, right = shapely.STRtree(values).query(values, predicate="dwithin", distance=tolerance)
+        once = left < right
+        left, right = left[once], right[once]
     else:
-        left, right = tree.query(values, predicate="intersects")
-    once = left < right
-    left, right = left[once], right[once]
+        left, right = _touching_pairs(values)
     if rook:
         keep = _rook_pairs(values[left], values[right], tolerance)
         left, right = left[keep], right[keep]
@@ -286,6 +303,43 @@ def contiguity(
     if not return_report:
         return graph
     return graph, _report(graph, policy=islands, linked=tuple(linked))
+
+
+def _touching_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of geometries that intersect, i.e. share at least one point.
+
+    Bounding boxes give the candidates. Most neighbours in a boundary set share
+    vertices, which a hash of the coordinates finds at once; GEOS's
+    ``intersects`` decides only the remaining candidates (contacts between a
+    vertex and an edge, overlaps), so the result is exactly ``intersects``.
+    """
+    n = len(values)
+    left, right = shapely.STRtree(values).query(values)
+    once = left < right
+    left, right = left[once].astype(np.int64), right[once].astype(np.int64)
+    coords, owner = shapely.get_coordinates(values, return_index=True)
+    vertex, _ = pd.factorize(coords[:, 0] + 1j * coords[:, 1])
+    order = np.lexsort((owner, vertex))
+    vertex, owner = vertex[order], owner[order].astype(np.int64)
+    distinct = np.r_[True, (vertex[1:] != vertex[:-1]) | (owner[1:] != owner[:-1])]
+    vertex, owner = vertex[distinct], owner[distinct]
+    # every pair of areas within a run of one vertex: offsets 1, 2, ... along the run
+    shared = []
+    offset = 1
+    while offset < len(vertex):
+        same = vertex[offset:] == vertex[:-offset]
+        if not same.any():
+            break
+        a, b = owner[:-offset][same], owner[offset:][same]
+        shared.append(np.minimum(a, b) * n + np.maximum(a, b))
+        offset += 1
+    known = (
+        np.isin(left * n + right, np.concatenate(shared)) if shared else np.zeros(len(left), bool)
+    )
+    undecided = ~known
+    undecided[undecided] = shapely.intersects(values[left[undecided]], values[right[undecided]])
+    keep = known | undecided
+    return left[keep], right[keep]
 
 
 def _rook_pairs(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
