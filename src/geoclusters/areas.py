@@ -191,7 +191,11 @@ def validate_areas(areas: gpd.GeoDataFrame, repair: bool = False) -> gpd.GeoData
                 rows=codes,
                 fix="pass repair=True to repair them with shapely.make_valid, or fix them in GIS",
             )
-        fixed = shapely.make_valid(geometry[invalid].to_numpy())
+        # the "structure" method keeps polygons polygons (no stray lines) and is
+        # several times faster than the default on generalised boundaries
+        fixed = shapely.make_valid(
+            geometry[invalid].to_numpy(), method="structure", keep_collapsed=False
+        )
         out.loc[invalid, out.geometry.name] = [_polygonal_part(g) for g in fixed]
         repaired = codes
         warnings.warn(
