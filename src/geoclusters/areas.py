@@ -102,7 +102,7 @@ def read_areas(
         frame = frame.set_crs(assume_crs)
     codes = frame[code_column]
     names = frame[name_column]
-    frame = frame.drop(columns=[c for c in {code_column, name_column} if c != "name"])
+    frame = frame.drop(columns=list({code_column, name_column} | ({"name"} & set(frame.columns))))
     frame.insert(0, "name", names.astype("string").fillna(codes.astype("string")).astype(str))
     frame.index = pd.Index(_code_strings(codes, frame.index), name="area")
     # Validity is checked after projecting: reprojection can itself create
