@@ -341,6 +341,7 @@ def add_totals(counts: pd.DataFrame, overwrite: bool = False) -> pd.DataFrame:
     pandas.DataFrame
         The counts with one :data:`TOTAL` row per area, period and measure.
     """
+    counts = validate_counts(counts)
     has_total = counts["sector"] == TOTAL
     if has_total.any() and not overwrite:
         raise InputError(

@@ -1,0 +1,160 @@
+"""The tidy counts table: reading, suppression, validation."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import geoclusters as gc
+from geoclusters.counts import COLUMNS, parse_values
+from geoclusters.errors import InputError
+
+
+def test_suppressed_cells_become_missing_not_zero():
+    raw = pd.Series(["12", "*", "..", "!", "-", "c", "", "0", "1,250"])
+    values, status = parse_values(raw)
+    assert values.iloc[0] == 12 and values.iloc[7] == 0 and values.iloc[8] == 1250
+    assert values.iloc[1:7].isna().all()
+    assert status.tolist() == ["ok"] + ["suppressed"] * 5 + ["missing", "ok", "ok"]
+
+
+def test_unreadable_values_are_named():
+    with pytest.raises(InputError, match="neither numbers nor known suppression") as caught:
+        parse_values(pd.Series(["3", "three", "4"]))
+    assert caught.value.rows == [1]
+
+
+def test_long_csv_with_byte_order_mark_reads(tmp_path):
+    path = tmp_path / "counts.csv"
+    text = "code,sic,year,what,n\nA,7311,2015,businesses,10\nA,ALL,2015,businesses,100\n"
+    path.write_bytes("\ufeff".encode() + text.encode())
+    counts = gc.read_counts(
+        path,
+        columns={
+            "area": "code",
+            "sector": "sic",
+            "period": "year",
+            "measure": "what",
+            "value": "n",
+        },
+        total="ALL",
+        rounded_to=5,
+    )
+    assert list(counts.columns) == COLUMNS
+    assert counts.set_index("sector")["value"].to_dict() == {gc.TOTAL: 100.0, "7311": 10.0}
+    assert (counts["rounded_to"] == 5).all()
+
+
+def test_wide_table_with_ignored_name_column():
+    wide = pd.DataFrame(
+        {"code": ["A", "B"], "label": ["Ay", "Bee"], "film": ["3", "*"], "music": ["1", "2"]}
+    )
+    counts = gc.read_counts(
+        wide,
+        columns={"area": "code"},
+        layout="wide",
+        measure="jobs",
+        period="2020",
+        ignore=["label"],
+    )
+    assert sorted(counts["sector"].unique()) == ["film", "music"]
+    film_b = counts.query("area == 'B' and sector == 'film'").iloc[0]
+    assert np.isnan(film_b["value"]) and film_b["status"] == "suppressed"
+
+
+def test_real_wide_segment_file_reads_with_its_unnamed_code_column(data):
+    path = data / "counts/business_counts_lad14_by_segment_2015.csv"
+    counts = gc.read_counts(
+        path,
+        columns={"area": "Unnamed: 0"},
+        layout="wide",
+        measure="businesses",
+        period="2015",
+        ignore=["LAD14NM"],
+        rounded_to=5,
+    )
+    assert counts["area"].nunique() == 380
+    assert counts["sector"].nunique() == 64
+    # every published count is a multiple of five
+    assert (counts["value"] % 5 == 0).all()
+    raw = pd.read_csv(path)
+    assert counts["value"].sum() == raw.iloc[:, 2:].to_numpy().sum()
+
+
+@pytest.mark.parametrize(
+    ("frame", "message", "rows"),
+    [
+        (
+            pd.DataFrame(
+                {
+                    "area": ["A", "A"],
+                    "sector": "x",
+                    "period": "1",
+                    "measure": "m",
+                    "value": [1.0, 2.0],
+                }
+            ),
+            "more than once",
+            [0, 1],
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "area": ["A", "B"],
+                    "sector": "x",
+                    "period": "1",
+                    "measure": "m",
+                    "value": [1.0, -2.0],
+                }
+            ),
+            "negative counts",
+            [1],
+        ),
+        (
+            pd.DataFrame(
+                {
+                    "area": ["A", ""],
+                    "sector": "x",
+                    "period": "1",
+                    "measure": "m",
+                    "value": [1.0, 2.0],
+                }
+            ),
+            "blank area",
+            [1],
+        ),
+    ],
+)
+def test_bad_counts_name_their_rows(frame, message, rows):
+    with pytest.raises(InputError, match=message) as caught:
+        gc.validate_counts(frame)
+    assert list(caught.value.rows) == rows
+
+
+def test_area_codes_must_match_both_ways():
+    counts = pd.DataFrame(
+        {"area": ["A", "Z"], "sector": "x", "period": "1", "measure": "m", "value": [1.0, 2.0]}
+    )
+    with pytest.raises(InputError, match="not in the boundaries") as caught:
+        gc.validate_counts(counts, areas=pd.Index(["A", "B"]))
+    assert list(caught.value.rows) == ["Z"]
+    with pytest.raises(InputError, match="have no counts") as caught:
+        gc.validate_counts(counts.iloc[:1], areas=pd.Index(["A", "B"]))
+    assert list(caught.value.rows) == ["B"]
+
+
+def test_add_totals_sums_sectors_and_keeps_gaps_visible():
+    counts = pd.DataFrame(
+        {
+            "area": ["A", "A", "B", "B"],
+            "sector": ["x", "y", "x", "y"],
+            "period": "1",
+            "measure": "m",
+            "value": [1.0, 2.0, 4.0, np.nan],
+            "status": ["ok", "ok", "ok", "suppressed"],
+        }
+    )
+    totals = gc.add_totals(counts).query("sector == @gc.TOTAL").set_index("area")
+    assert totals.loc["A", "value"] == 3.0 and totals.loc["A", "status"] == "ok"
+    assert np.isnan(totals.loc["B", "value"]) and totals.loc["B", "status"] == "suppressed"
+    with pytest.raises(InputError, match="already have totals"):
+        gc.add_totals(gc.add_totals(counts))
