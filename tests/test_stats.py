@@ -10,6 +10,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from libpysal import examples
 from libpysal.graph import Graph
 from scipy import stats
@@ -79,6 +81,9 @@ def test_columbus_local_moran_matches_esda(columbus):
     # the esda/GeoDa scaling: local values sum to (n - 1) * I
     global_i = gc.moran(crime, graph, permutations=0).statistic
     assert result.statistic.sum() == pytest.approx(48 * global_i, abs=1e-10)
+    binary = gc.local_moran(crime, graph, permutations=0, transform="b")
+    reference_b = esda.Moran_Local(crime.to_numpy(), graph, transformation="b", permutations=0)
+    np.testing.assert_allclose(binary.statistic, reference_b.Is, rtol=0, atol=1e-10)
     # different random streams, same null distribution: pseudo p-values close (with 9,999
     # permutations the Monte Carlo error of each is below 0.005)
     assert np.abs(result.p_value - reference.p_sim).max() < 0.03
@@ -250,6 +255,16 @@ def test_fdr_agrees_with_scipy_adjusted_pvalues():
     p = np.concatenate([rng.uniform(0, 0.01, 30), rng.uniform(0, 1, 300)])
     expected = stats.false_discovery_control(p, method="bh") <= 0.05
     assert (gc.adjust_pvalues(p, "fdr", alpha=0.05) == expected).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(
+    st.lists(st.floats(0, 1, allow_nan=False), min_size=1, max_size=60),
+    st.sampled_from([0.01, 0.05, 0.2]),
+)
+def test_fdr_matches_scipy_on_any_vector(p, alpha):
+    expected = stats.false_discovery_control(np.array(p), method="bh") <= alpha
+    assert (gc.adjust_pvalues(p, "fdr", alpha=alpha) == expected).all()
 
 
 def test_correction_applies_to_significant(ttwa):

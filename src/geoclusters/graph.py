@@ -213,10 +213,12 @@ def contiguity(
 ) -> Graph | tuple[Graph, GraphReport]:
     """Contiguity graph of polygons: queen or rook, strict or fuzzy.
 
-    Candidate pairs come from an STR-tree of the polygons (``intersects``, or
-    ``dwithin`` when ``tolerance > 0``); rook contiguity then keeps the pairs
-    whose shared boundary has positive length. Multi-part areas are handled as
-    one area. Weights are binary (1).
+    Strict queen pairs are the bounding-box candidates of an STR-tree that
+    share a vertex (found by hashing coordinates) or, failing that, satisfy
+    GEOS ``intersects``; fuzzy pairs are those within ``tolerance``
+    (``dwithin``). Rook contiguity then keeps the pairs whose shared boundary
+    has positive length. Multi-part areas are handled as one area. Weights are
+    binary (1).
 
     Parameters
     ----------

@@ -186,7 +186,7 @@ class GlobalResult:
         return pd.DataFrame([row], index=pd.Index([self.name], name="statistic_name"))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LocalResult:
     """A local statistic for every area, with its inference.
 
