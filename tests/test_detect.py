@@ -1,0 +1,188 @@
+"""Cluster detection: the Nesta 2016 rule by hand, thresholds, hot spots, typology."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+import geoclusters as gc
+from geoclusters.detect import SELECTION_COLUMNS, TYPES
+from geoclusters.errors import InputError
+
+# One sector, totals of 1,000 everywhere. Second-period film counts:
+#   A 40, B 40, C 30, D 20, E 10, F 8, G suppressed, H 2   (known sum 150 over 7 areas)
+#   so LQ2 = count * 7 / 150: A = B = 1.867, C = 1.4, D = 0.933, ...
+# First-period film counts:
+#   A 40, B 20, C 10, D 20, E 20, F 4, G 15, H suppressed  (known sum 129 over 7 areas)
+#   so LQ1 = count * 7 / 129 and LQ2 / LQ1 - 1 is:
+#   A -0.14, B +0.72, C +1.58, D -0.14, E -0.57, F +0.72, G and H missing.
+SECOND = {"A": 40, "B": 40, "C": 30, "D": 20, "E": 10, "F": 8, "G": np.nan, "H": 2}
+FIRST = {"A": 40, "B": 20, "C": 10, "D": 20, "E": 20, "F": 4, "G": 15, "H": np.nan}
+NAMES = pd.Series({code: f"Area {code}" for code in SECOND})
+
+
+def hand_counts():
+    rows = []
+    for period, values in (("1", FIRST), ("2", SECOND)):
+        for area, value in values.items():
+            rows.append((area, "film", period, "jobs", value))
+            rows.append((area, gc.TOTAL, period, "jobs", 1000.0))
+    return pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+
+
+def nesta(**options):
+    return gc.detect_nesta2016(NAMES, hand_counts(), groups=None, periods=["1", "2"], **options)
+
+
+def test_nesta_rule_by_hand_with_ties_missing_values_and_the_quantile():
+    found = nesta(top_n=2)
+    assert list(found.columns) == SELECTION_COLUMNS
+    concentration = found[found["criterion"] == "concentration"].set_index("area")
+    # 75th percentile of [2, 8, 10, 20, 30, 40, 40] (G missing) = 35: only A and B are
+    # eligible, tied at rank 1
+    assert sorted(concentration.index) == ["A", "B"]
+    assert concentration["rank"].tolist() == [1, 1]
+    assert concentration["size_threshold"].iloc[0] == pytest.approx(35.0)
+    assert concentration.loc["A", "value"] == pytest.approx(40 * 7 / 150)
+    growth = found[found["criterion"] == "growth"].set_index("area")
+    # 75th percentile of first-period [4, 10, 15, 20, 20, 20, 40] = 20: A, B, D, E eligible
+    # (C grew most but is too small); top 2 by LQ change: B, then A and D tied
+    assert sorted(growth.index) == ["A", "B", "D"]
+    assert growth.loc["B", "rank"] == 1 and growth.loc["A", "rank"] == growth.loc["D", "rank"] == 2
+    assert growth.loc["B", "value"] == pytest.approx(40 * 129 / (150 * 20) - 1)
+    assert growth["threshold"].iloc[0] == pytest.approx(129 / 150 - 1)
+    types = gc.typology(found, NAMES)["cluster_type"]
+    assert types.to_dict() == {
+        "A": "both",
+        "B": "both",
+        "C": "none",
+        "D": "high growth",
+        "E": "none",
+        "F": "none",
+        "G": "none",
+        "H": "none",
+    }
+
+
+def test_an_area_exactly_at_the_quantile_is_eligible():
+    # median of [2, 8, 10, 20, 30, 40, 40] is exactly D's 20
+    found = nesta(quantile=0.5, top_n=10)
+    concentration = set(found.loc[found["criterion"] == "concentration", "area"])
+    assert concentration == {"A", "B", "C", "D"}
+
+
+def test_nesta_rule_records_its_parameters():
+    found = nesta(top_n=2, quantile=0.8)
+    provenance = found.attrs["provenance"]
+    assert provenance["step"] == "detect_nesta2016"
+    assert provenance["parameters"]["top_n"] == 2
+    assert provenance["parameters"]["quantile"] == 0.8
+    assert provenance["version"] == gc.__version__
+    assert provenance["inputs"]["counts"].startswith("sha256:")
+
+
+def test_counts_must_cover_every_area():
+    names = pd.concat([NAMES, pd.Series({"Z": "Zed"})])
+    with pytest.raises(InputError, match="have no counts") as caught:
+        gc.detect_nesta2016(names, hand_counts(), groups=None, periods=["1", "2"])
+    assert list(caught.value.rows) == ["Z"]
+
+
+def test_threshold_rule_by_hand():
+    found = gc.detect_thresholds(
+        NAMES,
+        hand_counts(),
+        lq_min=1.3,
+        count_min=25,
+        lq_change_min=0.5,
+        groups=None,
+        periods=["1", "2"],
+    )
+    concentration = set(found.loc[found["criterion"] == "concentration", "area"])
+    growth = set(found.loc[found["criterion"] == "growth", "area"])
+    assert concentration == {"A", "B", "C"}  # LQ 1.87, 1.87, 1.4; D's 0.93 is below
+    # LQ change >= 0.5 and first-period count >= 25: B (+0.72) has only 20, C only 10
+    assert growth == set()
+    found = gc.detect_thresholds(
+        NAMES,
+        hand_counts(),
+        lq_min=1.3,
+        count_min=4,
+        lq_change_min=0.5,
+        groups=None,
+        periods=["1", "2"],
+    )
+    assert set(found.loc[found["criterion"] == "growth", "area"]) == {"B", "C", "F"}
+
+
+def grid_with_a_hot_block(n=9):
+    """An n×n grid of unit squares; a 3×3 block in the middle has five times the film share."""
+    cells, codes, rows = [], [], []
+    for i in range(n):
+        for j in range(n):
+            code = f"r{i}c{j}"
+            codes.append(code)
+            cells.append(box(j, i, j + 1, i + 1))
+            hot = abs(i - n // 2) <= 1 and abs(j - n // 2) <= 1
+            film = 50.0 if hot else 10.0 + (i * 7 + j * 3) % 5
+            rows.append((code, "film", "1", "jobs", film))
+            rows.append((code, gc.TOTAL, "1", "jobs", 1000.0))
+    areas = gpd.GeoDataFrame(
+        {"name": codes}, geometry=cells, index=pd.Index(codes, name="area"), crs=27700
+    )
+    counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+    block = {f"r{i}c{j}" for i in range(3, 6) for j in range(3, 6)}
+    return areas, counts, block
+
+
+@pytest.mark.parametrize("statistic", ["local_moran", "gi_star"])
+def test_hotspots_find_the_planted_block(statistic):
+    areas, counts, block = grid_with_a_hot_block()
+    found = gc.detect_hotspots(
+        areas,
+        counts,
+        statistic=statistic,
+        groups=None,
+        periods=["1", "1"],
+        permutations=999,
+        seed=1,
+        correction="fdr",
+    )
+    selected = set(found["area"])
+    assert "r4c4" in selected  # the centre of the block
+    assert selected <= block
+    assert (found["threshold"] == 0.05).all()
+    assert found.attrs["provenance"]["parameters"]["seed"] == 1
+    again = gc.detect_hotspots(
+        areas,
+        counts,
+        statistic=statistic,
+        groups=None,
+        periods=["1", "1"],
+        permutations=999,
+        seed=1,
+        correction="fdr",
+    )
+    pd.testing.assert_frame_equal(found, again)
+
+
+def test_typology_summary_counts_every_area_by_nation():
+    table = pd.DataFrame(
+        {"cluster_type": ["both", "none", "high growth", "high concentration", "none"]},
+        index=["E30000001", "S22000002", "E30000003", "W22000004", "DEMO001"],
+    )
+    summary = gc.typology_summary(table)
+    assert summary.loc["areas", "total"] == 5
+    assert summary.loc["all clusters", "total"] == 3
+    assert summary.loc["all clusters", "England"] == 2
+    assert summary.loc["none", "all"] == 1  # a non-GSS code falls in "all"
+    assert list(summary.index[:4]) == list(TYPES)
+
+
+def test_typology_refuses_unknown_areas():
+    clusters = pd.DataFrame(
+        {"area": ["Q"], "criterion": ["growth"], "measure": ["jobs"], "group": ["film"]}
+    )
+    with pytest.raises(InputError, match="not in the areas"):
+        gc.typology(clusters, NAMES)
