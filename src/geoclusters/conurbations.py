@@ -35,7 +35,7 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from .counts import TOTAL, sum_counts
+from .counts import TOTAL, sum_counts, validate_counts
 from .errors import InputError
 from .measures import area_profile, prepare
 from .provenance import ATTRS_KEY, Provenance, attach
@@ -279,7 +279,8 @@ def _prepared(counts, clusters, periods) -> tuple[pd.DataFrame, str, str]:
             fix="pass periods=(first, second), or clusters carrying their provenance",
         )
     start, end = span
-    if {start, end} <= set(counts["period"].astype(str)):
+    counts = validate_counts(counts)
+    if {start, end} <= set(counts["period"]):
         return counts, start, end
     parameters = clusters.attrs.get(ATTRS_KEY, {}).get("parameters", {})
     table, start, end = prepare(

@@ -1,0 +1,156 @@
+"""Sector-aware merging of clusters into conurbations, on cases worked out on paper."""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import box
+
+import geoclusters as gc
+from geoclusters.conurbations import membership
+from geoclusters.detect import selections_from_mapping
+from geoclusters.errors import InputError
+
+
+def strip(codes):
+    """Unit squares in a row, west to east: each touches the next one only."""
+    return gpd.GeoDataFrame(
+        {"name": [f"Town {c}" for c in codes]},
+        geometry=[box(i, 0, i + 1, 1) for i in range(len(codes))],
+        index=pd.Index(codes, name="area"),
+        crs=27700,
+    )
+
+
+def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
+    areas = strip(list("abcde"))
+    clusters = selections_from_mapping(
+        {
+            "a": [("concentration", "jobs", "film")],
+            "b": [("growth", "jobs", "film"), ("concentration", "jobs", "music")],
+            "c": [("concentration", "firms", "film")],
+            "d": [("growth", "jobs", "film")],
+            # e touches d but specialises in something else
+            "e": [("concentration", "jobs", "games")],
+        }
+    )
+    merged = gc.merge_conurbations(clusters, gc.contiguity(areas), areas)
+    assert len(merged) == 1
+    row = merged.iloc[0]
+    assert set(row["members"].split(";")) == {"a", "b", "c", "d"}
+    assert row["n_members"] == 4
+    assert row["sectors"] == "film"
+    assert row["core_sectors"] == "film"
+    assert row.geometry.area == pytest.approx(4.0)  # the four unit squares dissolved
+    assert row.geometry.geom_type == "Polygon"
+    # with the measure required to match, c (firms) breaks the chain into a–b and d alone
+    strict = gc.merge_conurbations(clusters, gc.contiguity(areas), areas, match="measure_group")
+    assert [set(m.split(";")) for m in strict["members"]] == [{"a", "b"}]
+
+
+def test_touching_clusters_without_a_shared_group_stay_apart():
+    areas = strip(["a", "b"])
+    clusters = selections_from_mapping(
+        {"a": [("concentration", "jobs", "film")], "b": [("concentration", "jobs", "music")]}
+    )
+    merged = gc.merge_conurbations(clusters, gc.contiguity(areas), areas)
+    assert len(merged) == 0
+    assert list(merged.columns[:3]) == ["name", "members", "n_members"]
+    assert membership(merged, areas)["conurbation"].tolist() == ["", ""]
+
+
+def hub_and_spokes():
+    """A hub square with four spokes on its sides; the spokes touch only the hub."""
+    cells = {
+        "hub": box(1, 1, 2, 2),
+        "n": box(1, 2, 2, 3),
+        "s": box(1, 0, 2, 1),
+        "w": box(0, 1, 1, 2),
+        "e": box(2, 1, 3, 2),
+    }
+    return gpd.GeoDataFrame(
+        {"name": list(cells)},
+        geometry=list(cells.values()),
+        index=pd.Index(list(cells), name="area"),
+        crs=27700,
+    )
+
+
+def test_a_hub_touching_everything_is_kept_out_when_asked():
+    areas = hub_and_spokes()
+    graph = gc.contiguity(areas, rook=True)
+    clusters = selections_from_mapping(
+        {code: [("concentration", "jobs", "film")] for code in areas.index}
+    )
+    naive = gc.merge_conurbations(clusters, graph, areas)
+    assert len(naive) == 1 and naive.iloc[0]["n_members"] == 5
+    for kept_out in (
+        gc.merge_conurbations(clusters, graph, areas, hubs=["hub"]),
+        gc.merge_conurbations(clusters, graph, areas, hub_min_links=3),
+    ):
+        # without the hub no two spokes touch: no conurbation, and the hub is recorded
+        assert len(kept_out) == 0
+        assert kept_out.attrs["hubs"] == ["hub"]
+
+
+def test_sectors_option_links_only_on_the_named_groups():
+    areas = strip(["a", "b", "c"])
+    clusters = selections_from_mapping(
+        {
+            "a": [("concentration", "jobs", "film")],
+            "b": [("concentration", "jobs", "film"), ("growth", "jobs", "music")],
+            "c": [("growth", "jobs", "music")],
+        }
+    )
+    graph = gc.contiguity(areas)
+    assert gc.merge_conurbations(clusters, graph, areas)["n_members"].tolist() == [3]
+    only_music = gc.merge_conurbations(clusters, graph, areas, sectors=["music"])
+    assert set(only_music.iloc[0]["members"].split(";")) == {"b", "c"}
+
+
+def test_merged_counts_and_lq_are_recomputed_for_the_conurbation():
+    areas = strip(["a", "b", "c"])
+    # totals 100 each; film 30, 20 and 10: a and b are clusters and touch
+    rows = []
+    for code, film in (("a", 30.0), ("b", 20.0), ("c", 10.0)):
+        for period in ("1", "2"):
+            rows.append((code, "film", period, "jobs", film if period == "2" else 10.0))
+            rows.append((code, gc.TOTAL, period, "jobs", 100.0))
+    counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+    clusters = selections_from_mapping(
+        {"a": [("concentration", "jobs", "film")], "b": [("concentration", "jobs", "film")]}
+    )
+    merged = gc.merge_conurbations(
+        clusters, gc.contiguity(areas), areas, counts, periods=("1", "2")
+    )
+    row = merged.iloc[0]
+    assert row["name"] == "Town a – Town b"  # largest first
+    assert row["jobs_film_count"] == 50.0
+    # (50 / 60) / (200 / 300) = 1.25; first period (20 / 30) / (200 / 300) = 1.0
+    assert row["jobs_film_lq"] == pytest.approx(1.25)
+    assert row["jobs_film_lq_change"] == pytest.approx(0.25)
+    assert row["jobs_film_growth"] == pytest.approx(1.5)
+    assert np.isclose(row["jobs_total"], 200.0)
+
+
+def test_clusters_outside_the_graph_are_refused():
+    areas = strip(["a", "b"])
+    clusters = selections_from_mapping({"zz": [("concentration", "jobs", "film")]})
+    with pytest.raises(InputError, match="not in the graph") as caught:
+        gc.merge_conurbations(clusters, gc.contiguity(areas), areas)
+    assert list(caught.value.rows) == ["zz"]
+
+
+def test_the_demo_planted_conurbation_is_recovered_exactly():
+    region = gc.datasets.demo_region(seed=0)
+    clusters = gc.detect_nesta2016(region.areas, region.counts)
+    merged = gc.merge_conurbations(
+        clusters, gc.contiguity(region.areas), region.areas, region.counts
+    )
+    planted = set(region.planted["conurbation"])
+    matches = [m for m in merged["members"] if set(m.split(";")) & planted]
+    assert len(matches) == 1
+    assert set(matches[0].split(";")) == planted
+    row = merged[merged["members"] == matches[0]].iloc[0]
+    assert "architecture" in row["core_sectors"].split("; ")
+    assert row["businesses_architecture_lq"] > 2.5
