@@ -49,7 +49,7 @@ SELECTION_COLUMNS = [
     "size",
     "size_threshold",
 ]
-TYPES = ("high concentration", "high growth", "both", "none")
+TYPES = ("high concentration", "high growth", "both", "none", "no data")
 
 
 def detect_nesta2016(
@@ -510,8 +510,9 @@ def typology_summary(table: pd.DataFrame, region: pd.Series | str | None = None)
     Returns
     -------
     pandas.DataFrame
-        One row per type (``TYPES``) plus ``"all clusters"`` and
-        ``"areas"``; one column per region plus ``"total"``.
+        One row per type (``TYPES``; ``"no data"`` only when some area has
+        it) plus ``"all clusters"`` and ``"areas"``; one column per region
+        plus ``"total"``.
 
     Examples
     --------
@@ -533,7 +534,9 @@ def typology_summary(table: pd.DataFrame, region: pd.Series | str | None = None)
         list(TYPES), fill_value=0
     )
     counts.loc["all clusters"] = counts.loc[["high concentration", "high growth", "both"]].sum()
-    counts.loc["areas"] = counts.loc[list(TYPES)].sum()
+    if not counts.loc["no data"].any():
+        counts = counts.drop(index="no data")
+    counts.loc["areas"] = counts.loc[[t for t in TYPES if t in counts.index]].sum()
     counts["total"] = counts.sum(axis=1)
     counts.columns.name = None
     counts.index.name = "type"

@@ -45,6 +45,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "CLUSTER_TYPES",
     "LISA_COLOURS",
+    "NOT_CLUSTERS",
     "SYNTHETIC_LABEL",
     "TYPE_COLOURS",
     "interactive_map",
@@ -54,7 +55,10 @@ __all__ = [
 ]
 
 #: The cluster types, in legend order.
-CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none")
+CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
+
+#: Types that are not clusters: ``"no data"`` marks areas that had no counts.
+NOT_CLUSTERS: tuple[str, ...] = ("none", "no data")
 
 #: Fill colour of each cluster type (ColorBrewer Dark2, readable with the
 #: common colour-vision deficiencies); areas that are not clusters stay light grey.
@@ -63,6 +67,7 @@ TYPE_COLOURS: dict[str, str] = {
     "high growth": "#1b9e77",
     "both": "#7570b3",
     "none": "#e3e3e3",
+    "no data": "#ffffff",
 }
 
 #: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
@@ -367,6 +372,7 @@ def typology_map(
     handles = [
         Patch(facecolor=TYPE_COLOURS[t], edgecolor=_EDGE, label=f"{t} ({int(counts.get(t, 0))})")
         for t in CLUSTER_TYPES
+        if t != "no data" or counts.get(t, 0)
     ]
 
     drawn = None

@@ -66,6 +66,11 @@ class Config:
         Conurbations (see :func:`geoclusters.merge_conurbations`).
     lisa : bool
         Add local Moran quadrants of every group's LQ to the areas.
+    missing_counts : {"error", "no data"}
+        What to do with areas that have no counts at all: refuse (the
+        default), or leave them out of the analysis and keep them in every
+        output with ``cluster_type`` ``"no data"`` (for example Northern
+        Ireland's TTWAs with counts for Great Britain only).
     title : str or None
         Report and map title.
     notes : tuple of str
@@ -95,6 +100,7 @@ class Config:
     hub_min_links: int | None = None
     min_members: int = 2
     lisa: bool = True
+    missing_counts: str = "error"
     title: str | None = None
     notes: tuple[str, ...] = ()
 
@@ -129,6 +135,10 @@ class Config:
         config = cls(**flat)
         if config.method not in METHODS:
             raise InputError(f"unknown method {config.method!r}", fix=f"use one of {METHODS}")
+        if config.missing_counts not in ("error", "no data"):
+            raise InputError(
+                f"unknown missing_counts {config.missing_counts!r}", fix="use 'error' or 'no data'"
+            )
         return config
 
     @classmethod
@@ -324,6 +334,13 @@ def run(
 
     say("checking counts against the areas")
     counts = validate_counts(counts)
+    all_areas = areas
+    without = areas.index.difference(pd.Index(counts["area"].unique()))
+    if len(without) and config.missing_counts == "no data":
+        areas = areas.drop(index=without)
+        notes.append(
+            f"{len(without)} areas have no counts and are shown as 'no data': " + ", ".join(without)
+        )
     check_area_codes(counts, areas)
     counts, groups = _classify(counts, config.groups)
     periods = _periods(counts, config.periods)
@@ -372,6 +389,8 @@ def run(
     keep = ["name", *(c for c in ("data",) if c in areas.columns)]
     out = areas[keep].join(profile).join(types.drop(columns="name")).join(members).join(lisa)
     out = gpd.GeoDataFrame(out, geometry=areas.geometry, crs=areas.crs)
+    if len(areas) < len(all_areas):
+        out = _with_no_data(out, all_areas)
     out.attrs = {"synthetic": bool(areas.attrs.get("synthetic", False))}
     conurbations.attrs["synthetic"] = out.attrs["synthetic"]
 
@@ -387,7 +406,7 @@ def run(
         areas=out,
         clusters=clusters,
         conurbations=conurbations,
-        summary=summarise_types(types),
+        summary=summarise_types(out),
         graph=graph,
         graph_report=report,
         counts=table,
@@ -395,6 +414,19 @@ def run(
         provenance=provenance,
         method_text=describe(config, start, end, report),
     )
+
+
+def _with_no_data(out: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Every input area back in the output, those without counts marked ``"no data"``."""
+    out = out.reindex(all_areas.index)
+    lacking = ~all_areas.index.isin(out.dropna(subset=["cluster_type"]).index)
+    out.loc[lacking, "name"] = all_areas.loc[lacking, "name"]
+    out.loc[lacking, "is_cluster"] = False
+    out.loc[lacking, "cluster_type"] = "no data"
+    text = ["concentration_groups", "growth_groups", "conurbation", "conurbation_id"]
+    out.loc[lacking, text] = ""
+    out["is_cluster"] = out["is_cluster"].astype(bool)
+    return out.set_geometry(all_areas.geometry)
 
 
 def _config(config, options) -> Config:

@@ -24,6 +24,7 @@ import pandas as pd
 from .errors import InputError
 from .maps import (
     CLUSTER_TYPES,
+    NOT_CLUSTERS,
     SYNTHETIC_LABEL,
     TYPE_COLOURS,
     _format_change,
@@ -243,9 +244,11 @@ def _check(areas: Any, clusters: Any, conurbations: Any) -> None:
 
 def _summary(areas: gpd.GeoDataFrame, clusters: pd.DataFrame, conurbations: Any) -> str:
     types = areas["cluster_type"].value_counts()
-    n_clusters = int(sum(types.get(t, 0) for t in CLUSTER_TYPES if t != "none"))
+    n_clusters = int(sum(types.get(t, 0) for t in CLUSTER_TYPES if t not in NOT_CLUSTERS))
     by_type = "".join(
-        f"<li>{_swatch(t)}: {int(types.get(t, 0))}</li>" for t in CLUSTER_TYPES if t != "none"
+        f"<li>{_swatch(t)}: {int(types.get(t, 0))}</li>"
+        for t in CLUSTER_TYPES
+        if t != "none" and (t != "no data" or types.get(t, 0))
     )
     n_con = 0 if conurbations is None else len(conurbations)
     in_con = (
@@ -334,7 +337,7 @@ def _figures(
 
 
 def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
-    chosen = areas[areas["cluster_type"] != "none"]
+    chosen = areas[~areas["cluster_type"].isin(NOT_CLUSTERS)]
     if chosen.empty:
         return "<p>No area was selected as a cluster.</p>"
     order = {t: i for i, t in enumerate(CLUSTER_TYPES)}
