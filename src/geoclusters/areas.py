@@ -198,8 +198,10 @@ def validate_areas(areas: gpd.GeoDataFrame, repair: bool = False) -> gpd.GeoData
         )
         out.loc[invalid, out.geometry.name] = [_polygonal_part(g) for g in fixed]
         repaired = codes
+        shown = ", ".join(codes[:10]) + (f" and {len(codes) - 10} more" if len(codes) > 10 else "")
         warnings.warn(
-            f"repaired {len(codes)} invalid geometries with make_valid: {', '.join(codes)}",
+            f"repaired {len(codes)} invalid geometries with make_valid: {shown} "
+            "(all listed in attrs['repaired'])",
             stacklevel=2,
         )
     out.attrs["repaired"] = repaired

@@ -1,0 +1,161 @@
+"""The whole job on the demo region and on the real TTWA map."""
+
+import json
+import sys
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import geoclusters as gc
+from geoclusters.errors import InputError
+from geoclusters.pipeline import Config
+
+sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "examples"))
+import _realdata
+
+
+@pytest.fixture(scope="module")
+def demo():
+    region = gc.datasets.demo_region(seed=0)
+    return region, gc.run(region.areas, region.counts, permutations=199)
+
+
+def test_every_area_is_in_the_output_with_its_measures(demo):
+    region, result = demo
+    assert list(result.areas.index) == list(region.areas.index)
+    assert (
+        result.areas["cluster_type"]
+        .isin(["high concentration", "high growth", "both", "none"])
+        .all()
+    )
+    lq = [c for c in result.areas.columns if c.endswith("_lq")]
+    assert len(lq) == 6  # three groups for each of the two measures
+    assert result.areas[lq].notna().all().all()
+    lisa = [c for c in result.areas.columns if c.startswith("lisa_")]
+    assert len(lisa) == 6
+    assert set(result.areas[lisa].stack()) <= {"HH", "LH", "LL", "HL", "ns"}
+    assert result.summary.loc["areas", "total"] == len(region.areas)
+
+
+def test_conurbation_column_matches_the_conurbation_table(demo):
+    _, result = demo
+    for conurbation_id, row in result.conurbations.iterrows():
+        members = row["members"].split(";")
+        assert (result.areas.loc[members, "conurbation_id"] == conurbation_id).all()
+        assert result.areas.loc[members, "is_cluster"].all()
+    assert (result.areas["conurbation_id"] != "").sum() == result.conurbations["n_members"].sum()
+
+
+def test_outputs_are_written_and_read_back(demo, tmp_path):
+    region, result = demo
+    paths = result.write(tmp_path, maps=False, report=False)
+    areas = gpd.read_file(paths["areas"])
+    assert len(areas) == len(region.areas)
+    assert set(areas["area"]) == set(region.areas.index)
+    assert (areas["data"] == "SYNTHETIC DEMO DATA").all()
+    conurbations = gpd.read_file(paths["conurbations"])
+    assert len(conurbations) == len(result.conurbations)
+    clusters = pd.read_csv(paths["clusters"])
+    assert len(clusters) == len(result.clusters)
+    provenance = json.loads(paths["provenance"].read_text())
+    assert provenance["version"] == gc.__version__
+    assert provenance["parameters"]["top_n"] == 10
+    assert provenance["parameters"]["seed"] == 0
+    assert provenance["inputs"]["counts"].startswith("sha256:")
+    assert any("SYNTHETIC" in note for note in provenance["notes"])
+
+
+def test_the_same_inputs_give_the_same_fingerprints_and_results(demo):
+    region, result = demo
+    again = gc.run(region.areas, region.counts, permutations=199)
+    assert again.provenance.inputs == result.provenance.inputs
+    pd.testing.assert_frame_equal(
+        again.areas.drop(columns="geometry"), result.areas.drop(columns="geometry")
+    )
+
+
+def test_config_from_toml_and_unknown_keys(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text(
+        'method = "thresholds"\n[detect]\nlq_min = 1.5\n[conurbations]\nhubs = ["X"]\n'
+        '[periods]\n"early" = [2007, 2008]\n"late" = [2013, 2014]\n'
+    )
+    config = Config.from_toml(path)
+    assert (config.method, config.lq_min, config.hubs) == ("thresholds", 1.5, ("X",))
+    assert config.periods == {"early": [2007, 2008], "late": [2013, 2014]}
+    path.write_text("top_m = 3\n")
+    with pytest.raises(InputError, match="unknown configuration keys") as caught:
+        Config.from_toml(path)
+    assert caught.value.rows == ["top_m"]
+
+
+def test_threshold_method_through_the_pipeline():
+    region = gc.datasets.demo_region(seed=0)
+    result = gc.run(region.areas, region.counts, method="thresholds", lq_min=2.0, lisa=False)
+    assert set(result.clusters["method"]) == {"thresholds"}
+    assert (result.clusters["value"] >= 2.0).all()
+    planted = list(region.planted["conurbation"])
+    assert (result.areas.loc[planted, "cluster_type"] == "high concentration").all()
+
+
+@pytest.fixture(scope="module")
+def uk():
+    return _realdata.run_ttwas(permutations=99, lisa=False)
+
+
+def test_real_ttwas_end_to_end_tunbridge_wells_conurbation_without_london(uk):
+    """Issue test: the Kent and Sussex conurbation on the real TTWA map (approximate counts)."""
+    names = {
+        "Tunbridge Wells": "E30000281",
+        "Hastings": "E30000061",
+        "Eastbourne": "E30000204",
+        "Brighton": "E30000179",
+    }
+    areas = uk.areas
+    assert {areas.loc[code, "name"] for code in names.values()} == set(names)
+    assert areas.loc[list(names.values()), "is_cluster"].all()
+
+    def groups(code):
+        text = areas.loc[code, "concentration_groups"] + "; " + areas.loc[code, "growth_groups"]
+        return {label.split(":")[1] for label in text.split("; ") if label}
+
+    shared = set.intersection(*(groups(code) for code in names.values()))
+    assert shared, "the four areas share no sector group in this data"
+    assert areas.loc[_realdata.LONDON, "is_cluster"]
+    # naive sector-aware merging: London, a cluster in the same groups, absorbs them
+    naive = gc.merge_conurbations(uk.clusters, uk.graph, areas, uk.counts)
+    absorbed = naive[naive["members"].str.contains(_realdata.LONDON)]
+    assert set(names.values()) <= set(absorbed.iloc[0]["members"].split(";"))
+    # with London kept out as a hub, the four form one conurbation without London
+    merged = gc.merge_conurbations(uk.clusters, uk.graph, areas, uk.counts, hubs=[_realdata.LONDON])
+    holding = [set(m.split(";")) for m in merged["members"] if names["Tunbridge Wells"] in m]
+    assert len(holding) == 1
+    assert set(names.values()) <= holding[0]
+    assert _realdata.LONDON not in holding[0]
+    # their neighbours on the map, as the design notes say
+    neighbours = set(uk.graph[names["Tunbridge Wells"]].index)
+    assert {names["Hastings"], names["Eastbourne"], _realdata.LONDON} <= neighbours
+    assert names["Brighton"] in set(uk.graph[names["Eastbourne"]].index)
+
+
+def test_real_ttwas_keep_northern_ireland_as_no_data():
+    result = gc.run(
+        _realdata.ttwas(),
+        _realdata.ttwa_counts(),
+        groups=_realdata.CREATIVE_GROUPS,
+        periods=["2010", "2015"],
+        missing_counts="no data",
+        lisa=False,
+    )
+    assert len(result.areas) == 228
+    no_data = result.areas.index[result.areas["cluster_type"] == "no data"]
+    assert sorted(no_data) == [f"N1200000{i}" for i in range(1, 10)] + ["N12000010"]
+    with pytest.raises(InputError, match="have no counts"):
+        gc.run(
+            _realdata.ttwas(),
+            _realdata.ttwa_counts(),
+            groups=_realdata.CREATIVE_GROUPS,
+            periods=["2010", "2015"],
+            lisa=False,
+        )
