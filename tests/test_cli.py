@@ -1,0 +1,157 @@
+"""The command line, as a planner runs it."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+
+import geoclusters as gc
+from geoclusters.cli import main
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
+import _realdata
+
+OUTPUTS = [
+    "areas.gpkg",
+    "clusters.csv",
+    "conurbations.gpkg",
+    "summary.csv",
+    "provenance.json",
+    "map.png",
+    "lisa.png",
+    "map.html",
+    "report.html",
+]
+
+
+def test_demo_command_writes_every_output(tmp_path):
+    """The README's first command, run as a planner would."""
+    out = tmp_path / "demo-output"
+    done = subprocess.run(
+        [sys.executable, "-m", "geoclusters", "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "SYNTHETIC DEMO DATA" in done.stdout
+    assert "8/8" in done.stderr  # the progress bar reached its last stage
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    areas = gpd.read_file(out / "areas.gpkg")
+    assert len(areas) == len(gc.datasets.demo_region().areas)
+    assert "SYNTHETIC DEMO DATA" in (out / "report.html").read_text()
+
+
+@pytest.fixture(scope="module")
+def real_inputs(tmp_path_factory, ttwa_path):
+    """Local-authority counts and an area-weighted lookup to TTWAs, as CSV files."""
+    folder = tmp_path_factory.mktemp("inputs")
+    counts = folder / "lad_creative_counts.csv"
+    _realdata.local_authority_counts().to_csv(counts, index=False)
+    lookup = folder / "lad_to_ttwa.csv"
+    gc.areal_lookup(_realdata.local_authorities(), _realdata.gb_ttwas()).to_csv(lookup, index=False)
+    config = folder / "config.toml"
+    config.write_text(
+        'periods = ["2010", "2015"]\nmissing_counts = "no data"\npermutations = 99\n'
+        'title = "Creative clusters (approximate counts)"\n'
+        '[conurbations]\nhubs = ["E30000234"]\n'
+        '[groups]\n"creative services" = ["services_creative"]\n'
+        'content = ["services_creative_content"]\npublishing = ["services_publishing"]\n'
+        'computing = ["services_computing"]\n'
+    )
+    return {"boundaries": ttwa_path, "counts": counts, "lookup": lookup, "config": config}
+
+
+def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsys):
+    out = tmp_path / "uk"
+    status = main(
+        [
+            "run",
+            "--boundaries",
+            str(real_inputs["boundaries"]),
+            "--counts",
+            str(real_inputs["counts"]),
+            "--crosswalk",
+            str(real_inputs["lookup"]),
+            "--config",
+            str(real_inputs["config"]),
+            "--out",
+            str(out),
+        ]
+    )
+    assert status == 0
+    for name in OUTPUTS:
+        assert (out / name).stat().st_size > 0, name
+    areas = gpd.read_file(out / "areas.gpkg").set_index("area")
+    assert len(areas) == 228  # every TTWA, Northern Ireland's as "no data"
+    assert (areas["cluster_type"] == "no data").sum() == 10
+    assert areas.loc["E30000281", "name"] == "Tunbridge Wells"
+    conurbations = gpd.read_file(out / "conurbations.gpkg")
+    assert not conurbations["members"].str.contains("E30000234").any()
+    report = (out / "report.html").read_text()
+    assert "Creative clusters (approximate counts)" in report
+    assert "lad_to_ttwa.csv" in report  # the crosswalk note reaches the report
+    assert "228 areas" in capsys.readouterr().out
+
+    # the map and report commands redraw from those outputs
+    assert main(["map", "--from", str(out), "--out", str(tmp_path / "again")]) == 0
+    assert (tmp_path / "again" / "map.png").stat().st_size > 0
+    assert main(["report", "--from", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    assert "Tunbridge Wells" in (tmp_path / "r.html").read_text()
+
+
+def test_bad_counts_give_a_clear_error_and_status_2(real_inputs, tmp_path, capsys):
+    counts = pd.read_csv(real_inputs["counts"], dtype={"period": str})
+    counts.loc[0, "area"] = "X99999999"
+    path = tmp_path / "bad.csv"
+    counts.to_csv(path, index=False)
+    status = main(
+        [
+            "run",
+            "--boundaries",
+            str(real_inputs["boundaries"]),
+            "--counts",
+            str(path),
+            "--crosswalk",
+            str(real_inputs["lookup"]),
+            "--config",
+            str(real_inputs["config"]),
+            "--out",
+            str(tmp_path / "never"),
+            "--quiet",
+        ]
+    )
+    error = capsys.readouterr().err
+    assert status == 2
+    assert "X99999999" in error and "what to do" in error
+    assert not (tmp_path / "never").exists()
+
+
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["map"], ["report"]])
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--help"])
+    assert exit_.value.code == 0
+    assert "usage: geoclusters" in capsys.readouterr().out
+
+
+def test_map_from_a_folder_without_outputs_is_an_input_error(tmp_path, capsys):
+    assert main(["map", "--from", str(tmp_path)]) == 2
+    assert "does not hold a run's outputs" in capsys.readouterr().err
+
+
+def test_console_script_is_installed():
+    done = subprocess.run(
+        ["geoclusters", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ},
+    )
+    assert done.returncode == 0 and done.stdout.strip() == f"geoclusters {gc.__version__}"
