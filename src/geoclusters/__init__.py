@@ -57,9 +57,23 @@ _EXPORTS: dict[str, str] = {
     "typology": "detect",
     "typology_summary": "detect",
     "merge_conurbations": "conurbations",
+    "membership": "conurbations",
     "Provenance": "provenance",
+    "fingerprint": "provenance",
+    # results
+    "GraphReport": "graph",
+    "GlobalResult": "stats",
+    "LocalResult": "stats",
+    # maps and report (the "maps" extra)
+    "typology_map": "maps",
+    "lisa_map": "maps",
+    "moran_scatterplot": "maps",
+    "interactive_map": "maps",
+    "write_report": "report",
     # whole job
     "run": "pipeline",
+    "Config": "pipeline",
+    "RunResult": "pipeline",
     "datasets": "datasets",
     "sources": "sources",
 }
@@ -69,7 +83,7 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, sources, taxonomy
     from .areas import read_areas, validate_areas
-    from .conurbations import merge_conurbations
+    from .conurbations import membership, merge_conurbations
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
     from .crosswalks import areal_lookup, crosswalk, read_lookup
     from .detect import (
@@ -80,7 +94,16 @@ if TYPE_CHECKING:  # pragma: no cover
         typology_summary,
     )
     from .errors import DownloadError, GeoclustersError, InputError
-    from .graph import commuting, components, contiguity, distance_band, graph_report, knn
+    from .graph import (
+        GraphReport,
+        commuting,
+        components,
+        contiguity,
+        distance_band,
+        graph_report,
+        knn,
+    )
+    from .maps import interactive_map, lisa_map, moran_scatterplot, typology_map
     from .measures import (
         aggregate_sectors,
         growth,
@@ -89,9 +112,10 @@ if TYPE_CHECKING:  # pragma: no cover
         period_means,
         shares,
     )
-    from .pipeline import run
-    from .provenance import Provenance
-    from .stats import adjust_pvalues, geary, local_g, local_moran, moran
+    from .pipeline import Config, RunResult, run
+    from .provenance import Provenance, fingerprint
+    from .report import write_report
+    from .stats import GlobalResult, LocalResult, adjust_pvalues, geary, local_g, local_moran, moran
 
 
 def __getattr__(name: str):
