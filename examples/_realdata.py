@@ -130,3 +130,103 @@ def run_ttwas(**options):
     return gc.run(
         gb_ttwas(), ttwa_counts(), groups=CREATIVE_GROUPS, periods=["2010", "2015"], **options
     )
+
+
+# --------------------------------------------------------------------------- shared by the scripts
+
+
+def output_dir(argv, name: str, description: str) -> Path:
+    """Parse ``[--out DIR]``; the default is ``examples-output/<name>`` in the current directory."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog=f"python examples/{name}.py", description=description)
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("examples-output") / name,
+        help=f"directory for the outputs (default: examples-output/{name})",
+    )
+    return parser.parse_args(argv).out
+
+
+def codes_by_name(areas, names) -> list[str]:
+    """The codes of the areas named exactly ``names``, in order; refuses unknown or shared names."""
+    matches = {name: areas.index[areas["name"] == name].tolist() for name in names}
+    unknown = [name for name, codes in matches.items() if len(codes) != 1]
+    if unknown:
+        raise gc.InputError(
+            "these names match no area, or more than one",
+            rows=unknown,
+            fix="use names from the areas' name column, or codes",
+        )
+    return [matches[name][0] for name in names]
+
+
+def area_groups(row) -> set[str]:
+    """The sector groups an area is a cluster in, in concentration or growth (measures dropped)."""
+    text = "; ".join(part for part in (row["concentration_groups"], row["growth_groups"]) if part)
+    return {label.split(":", 1)[1] for label in text.split("; ") if label}
+
+
+def _groups_text(value: str) -> str:
+    return ", ".join(label.split(":", 1)[1] for label in value.split("; ") if label) or "-"
+
+
+def cluster_lines(areas, codes=None) -> list[str]:
+    """One line per area (the clusters, or ``codes``): name, type and its groups."""
+    rows = areas.loc[list(codes)] if codes is not None else areas[areas["is_cluster"]]
+    concentration = rows["concentration_groups"].map(_groups_text)
+    name_width = max(len(name) for name in rows["name"]) + 2
+    groups_width = max(len("concentration in"), *concentration.str.len()) + 2
+    lines = [f"  {'area':<{name_width}}{'type':<20}{'concentration in':<{groups_width}}growth in"]
+    for code, row in rows.iterrows():
+        lines.append(
+            f"  {row['name']:<{name_width}}{row['cluster_type']:<20}"
+            f"{concentration[code]:<{groups_width}}{_groups_text(row['growth_groups'])}"
+        )
+    return lines
+
+
+def clusters_by_type(areas) -> list[str]:
+    """Clusters listed under each type, names wrapped."""
+    import textwrap
+
+    lines = []
+    for kind in ("both", "high concentration", "high growth"):
+        names = sorted(areas.loc[areas["cluster_type"] == kind, "name"])
+        text = f"{kind} ({len(names)}): " + (", ".join(names) or "none")
+        lines += textwrap.wrap(text, 96, initial_indent="  ", subsequent_indent="      ")
+    return lines
+
+
+def conurbation_lines(conurbations, areas) -> list[str]:
+    """Each conurbation: id, size, shared sector groups and members, wrapped."""
+    import textwrap
+
+    if not len(conurbations):
+        return ["  none: no two neighbouring clusters share a sector group"]
+    lines = []
+    for key, row in conurbations.iterrows():
+        lines.append(f"  {key}: {row['n_members']} areas, sharing {row['sectors'] or '-'}")
+        lines += textwrap.wrap(row["name"], 96, initial_indent="      ", subsequent_indent="      ")
+    hubs = conurbations.attrs.get("hubs", [])
+    if hubs:
+        named = ", ".join(f"{areas.loc[code, 'name']} ({code})" for code in hubs)
+        lines.append(f"  kept out of every merge as a hub (still a cluster): {named}")
+    return lines
+
+
+def written_lines(paths) -> list[str]:
+    """Where each output was written."""
+    width = max(len(key) for key in paths) + 2
+    return [f"  {key:<{width}}{path}" for key, path in paths.items()]
+
+
+def paragraph(text: str, indent: str = "", then: str | None = None, width: int = 96) -> list[str]:
+    """``text`` wrapped to ``width`` columns, the first line indented by ``indent``, the rest by
+    ``then`` (by default the same)."""
+    import textwrap
+
+    return textwrap.wrap(
+        text, width, initial_indent=indent, subsequent_indent=indent if then is None else then
+    )
