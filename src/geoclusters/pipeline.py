@@ -32,6 +32,16 @@ from .measures import NESTA_2016_PERIODS, area_profile, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
+_NULLABLE = (
+    "groups",
+    "periods",
+    "correction",
+    "seed",
+    "lq_change_min",
+    "sectors",
+    "hub_min_links",
+    "title",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +50,8 @@ class Config:
 
     Read one from TOML with :meth:`from_toml`; tables in the file (``[detect]``,
     ``[graph]``, ...) are only for readability, except ``[periods]`` (span
-    label → years) and ``[groups.<measure>]`` (group → sectors).
+    label → years) and ``[groups.<measure>]`` (group → sectors). TOML has no
+    null, so write ``"none"`` for ``None`` (``correction = "none"``).
 
     Attributes
     ----------
@@ -132,6 +143,10 @@ class Config:
         for name in ("hubs", "sectors", "notes"):
             if isinstance(flat.get(name), list):
                 flat[name] = tuple(flat[name])
+        # TOML has no null: "none" stands for None where None is meaningful
+        for name in _NULLABLE:
+            if isinstance(flat.get(name), str) and flat[name].lower() == "none":
+                flat[name] = None
         config = cls(**flat)
         if config.method not in METHODS:
             raise InputError(f"unknown method {config.method!r}", fix=f"use one of {METHODS}")

@@ -1,13 +1,7 @@
 """Official data sources: the ONS Open Geography Portal and the NOMIS API.
 
 Every address geoclusters downloads from is in this module, so a user can
-point at a newer boundary vintage or a mirror without touching the code:
-
->>> from geoclusters import sources
->>> sorted(sources.SERVICES)
-['ttwa_2011', 'ttwa_2011_full', 'ttwa_2011_generalised']
->>> sources.SERVICES["ttwa_2011"]["code"]
-'TTWA11CD'
+point at a newer boundary vintage or a mirror without touching the code.
 
 To use another layer, put its FeatureServer address in the registry (or pass
 ``service_url=`` to :func:`geoclusters.datasets.ttwa_2011`)::
@@ -17,6 +11,14 @@ To use another layer, put its FeatureServer address in the registry (or pass
 Submodules: :mod:`~geoclusters.sources.fetch` (HTTP, cache, checksums),
 :mod:`~geoclusters.sources.ons` (ArcGIS REST feature services) and
 :mod:`~geoclusters.sources.nomis` (NOMIS API client and CSV reader).
+
+Examples
+--------
+>>> from geoclusters import sources
+>>> sorted(sources.SERVICES)
+['ttwa_2011', 'ttwa_2011_full', 'ttwa_2011_generalised']
+>>> sources.SERVICES["ttwa_2011"]["code"]
+'TTWA11CD'
 """
 
 from __future__ import annotations
