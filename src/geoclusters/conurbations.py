@@ -36,7 +36,7 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
 from .counts import TOTAL, sum_counts, validate_counts
-from .errors import InputError
+from .errors import InputError, check_choice
 from .measures import area_profile, prepare
 from .provenance import ATTRS_KEY, Provenance, attach
 
@@ -116,8 +116,7 @@ def merge_conurbations(
     >>> merged[["members", "sectors"]].values.tolist()
     [['a;b', 'film']]
     """
-    if match not in ("group", "measure_group"):
-        raise InputError(f"unknown match {match!r}", fix="use 'group' or 'measure_group'")
+    check_choice("match", match, ("group", "measure_group"))
     ids = pd.Index(graph.unique_ids).astype(str)
     cluster_codes = pd.Index(clusters["area"].astype(str).unique())
     outside = cluster_codes.difference(ids)

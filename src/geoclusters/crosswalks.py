@@ -27,7 +27,7 @@ import pandas as pd
 import shapely
 
 from .counts import KEY, validate_counts
-from .errors import InputError
+from .errors import InputError, check_choice
 
 _SHOWN = 20
 
@@ -150,7 +150,7 @@ def crosswalk(
     >>> moved[["area", "value"]].to_dict("records")
     [{'area': 'T1', 'value': 25.0}, {'area': 'T2', 'value': 15.0}]
     """
-    _check_choice("unmatched", unmatched, ("raise", "report"))
+    check_choice("unmatched", unmatched, ("raise", "report"))
     if not isinstance(lookup, pd.DataFrame):
         lookup = read_lookup(lookup)
     pairs = _lookup_pairs(lookup, source, target, weight, normalise, tolerance)
@@ -351,7 +351,7 @@ def areal_lookup(
     [{'source': 'L', 'target': 'T1', 'weight': 0.5, 'coverage': 1.0},
      {'source': 'L', 'target': 'T2', 'weight': 0.5, 'coverage': 1.0}]
     """
-    _check_choice("unmatched", unmatched, ("raise", "report"))
+    check_choice("unmatched", unmatched, ("raise", "report"))
     if not 0 <= min_share < 1:
         raise InputError(f"min_share must be in [0, 1), not {min_share!r}")
     _check_crs(source_areas, target_areas)
@@ -462,8 +462,3 @@ def _shown(codes) -> str:
     codes = list(codes)
     more = f" and {len(codes) - _SHOWN} more" if len(codes) > _SHOWN else ""
     return ", ".join(map(str, codes[:_SHOWN])) + more
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise InputError(f"{name}={value!r} is not one of {choices}")

@@ -45,3 +45,9 @@ class InputError(GeoclustersError, ValueError):
 
 class DownloadError(GeoclustersError, OSError):
     """A download failed or returned something that is not the expected file."""
+
+
+def check_choice(name: str, value, choices) -> None:
+    """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        raise InputError(f"{name}={value!r} is not one of {list(choices)}")

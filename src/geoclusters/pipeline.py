@@ -27,7 +27,7 @@ from .conurbations import membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError
+from .errors import InputError, check_choice
 from .measures import NESTA_2016_PERIODS, area_profile, prepare
 from .provenance import Provenance
 
@@ -148,12 +148,8 @@ class Config:
             if isinstance(flat.get(name), str) and flat[name].lower() == "none":
                 flat[name] = None
         config = cls(**flat)
-        if config.method not in METHODS:
-            raise InputError(f"unknown method {config.method!r}", fix=f"use one of {METHODS}")
-        if config.missing_counts not in ("error", "no data"):
-            raise InputError(
-                f"unknown missing_counts {config.missing_counts!r}", fix="use 'error' or 'no data'"
-            )
+        check_choice("method", config.method, METHODS)
+        check_choice("missing_counts", config.missing_counts, ("error", "no data"))
         return config
 
     @classmethod

@@ -76,7 +76,7 @@ import pandas as pd
 from libpysal.graph import Graph
 from scipy import sparse, stats
 
-from .errors import InputError
+from .errors import InputError, check_choice
 
 __all__ = [
     "GlobalResult",
@@ -374,15 +374,10 @@ def _transform(matrix: sparse.csr_array, transform: str) -> sparse.csr_array:
     return out
 
 
-def _check_choice(value, allowed, what: str) -> None:
-    if value not in allowed:
-        raise InputError(f"unknown {what} {value!r}", fix=f"use one of {list(allowed)}")
-
-
 def _prepare(values, graph, transform: str, missing: str) -> _Prepared:
     graph = _as_graph(graph)
-    _check_choice(transform, _TRANSFORMS, "transform")
-    _check_choice(missing, _MISSING, "missing-value policy")
+    check_choice("transform", transform, _TRANSFORMS)
+    check_choice("missing", missing, _MISSING)
     ids = pd.Index(graph.unique_ids)
     if isinstance(values, pd.Series):
         if values.index.has_duplicates:
@@ -892,7 +887,7 @@ def local_moran(
     True
     """
     _check_permutations(permutations)
-    _check_choice(correction, _CORRECTIONS, "correction")
+    check_choice("correction", correction, _CORRECTIONS)
     prep = _prepare(values, graph, transform, missing)
     y, w = prep.y, prep.weights
     n = len(y)
@@ -996,7 +991,7 @@ def local_g(
     ('local_g_star', True, True)
     """
     _check_permutations(permutations)
-    _check_choice(correction, _CORRECTIONS, "correction")
+    check_choice("correction", correction, _CORRECTIONS)
     prep = _prepare(values, graph, transform, missing)
     y = prep.y
     negative = y < 0

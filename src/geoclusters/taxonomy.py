@@ -27,8 +27,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from .counts import KEY, TOTAL, validate_counts
-from .errors import InputError
+from .counts import KEY, TOTAL, sum_counts, validate_counts
+from .errors import InputError, check_choice
 
 
 def _load_definition() -> pd.DataFrame:
@@ -171,7 +171,7 @@ def sic_to_subsector(
     >>> sic_to_subsector(["7311", 9102, "62.01"]).tolist()
     ['Advertising and marketing', 'Museums, galleries and libraries', 'IT, software and computer services']
     """  # noqa: E501
-    _check_choice("unknown", unknown, ("raise", "report"))
+    check_choice("unknown", unknown, ("raise", "report"))
     normal = normalise_sic(codes)
     subsectors = normal.map(_SIC_TO_SUBSECTOR)
     missing = subsectors.isna()
@@ -313,8 +313,8 @@ def classify_counts(
      {'sector': 'architecture', 'value': 20.0},
      {'sector': 'services', 'value': 15.0}]
     """
-    _check_choice("level", level, ("subsector", "group"))
-    _check_choice("unknown", unknown, ("raise", "report"))
+    check_choice("level", level, ("subsector", "group"))
+    check_choice("unknown", unknown, ("raise", "report"))
     counts = validate_counts(counts)
     is_total = counts["sector"] == TOTAL
     totals = counts[is_total]
@@ -332,7 +332,7 @@ def classify_counts(
     if level == "group":
         rows, left_out = _to_groups(rows, groups)
 
-    summed = _sum_cells(rows, KEY)
+    summed = sum_counts(rows, KEY)
     summed = _complete(summed, counts)
     out = validate_counts(pd.concat([summed, totals], ignore_index=True))
     out.attrs["unknown"] = unknown_codes
@@ -366,19 +366,6 @@ def _groups_for(measure: str, groups) -> Mapping[str, Sequence[str]] | None:
     return groups
 
 
-def _sum_cells(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    grouped = rows.assign(gaps=rows["value"].isna()).groupby(keys, sort=False)
-    summed = grouped.agg(
-        value=("value", "sum"),
-        gaps=("gaps", "any"),
-        rounded_to=("rounded_to", "max"),
-    ).reset_index()
-    gaps = summed.pop("gaps").astype(bool)
-    summed.loc[gaps, "value"] = np.nan
-    summed["status"] = np.where(gaps, "suppressed", "ok")
-    return summed
-
-
 def _complete(summed: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     """Give every input area each sector that some area has, for its period and measure."""
     areas = pd.DataFrame({"area": counts["area"].unique()})
@@ -387,8 +374,3 @@ def _complete(summed: pd.DataFrame, counts: pd.DataFrame) -> pd.DataFrame:
     out.loc[out["status"].isna(), "status"] = "missing"
     out["rounded_to"] = out["rounded_to"].fillna(1).astype(int)
     return out
-
-
-def _check_choice(name: str, value, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise InputError(f"{name}={value!r} is not one of {choices}")
