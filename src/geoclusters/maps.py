@@ -238,6 +238,14 @@ def _crs_note(areas: gpd.GeoDataFrame) -> str:
     return f"North up · {crs} · not to scale"
 
 
+def _short_name(name: str, keep: int = 3) -> str:
+    """A conurbation's first members and how many more, so big ones stay legible."""
+    members = name.split(" – ")
+    if len(members) <= keep + 1:
+        return name
+    return " – ".join(members[:keep]) + f" + {len(members) - keep} more"
+
+
 def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
     """Annotate points, nudging each label off the ones already placed.
 
@@ -420,7 +428,7 @@ def typology_map(
         for key in order:
             point = drawn.geometry[key].representative_point()
             if xmin <= point.x <= xmax and ymin <= point.y <= ymax:
-                text = textwrap.fill(str(drawn.loc[key, "name"]), 26)
+                text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
                 points.append((point.x, point.y, text))
         _place_labels(ax, points)
     return fig
