@@ -248,8 +248,9 @@ def _summary(areas: gpd.GeoDataFrame, clusters: pd.DataFrame, conurbations: Any)
     by_type = "".join(
         f"<li>{_swatch(t)}: {int(types.get(t, 0))}</li>"
         for t in CLUSTER_TYPES
-        if t != "none" and (t != "no data" or types.get(t, 0))
+        if t not in NOT_CLUSTERS
     )
+    n_no_data = int(types.get("no data", 0))
     n_con = 0 if conurbations is None else len(conurbations)
     in_con = (
         int((areas["conurbation"].fillna("").astype(str) != "").sum())
@@ -259,10 +260,16 @@ def _summary(areas: gpd.GeoDataFrame, clusters: pd.DataFrame, conurbations: Any)
     methods = sorted(set(clusters["method"].astype(str))) if "method" in clusters else []
     return (
         '<ul class="summary">'
-        f"<li><b>{len(areas)}</b> areas analysed ({_e(_crs(areas))}).</li>"
+        f"<li><b>{len(areas) - n_no_data}</b> areas analysed ({_e(_crs(areas))}).</li>"
         f"<li><b>{n_clusters}</b> cluster areas, by type:<ul>{by_type}</ul></li>"
         f"<li><b>{int(types.get('none', 0))}</b> areas are not clusters.</li>"
-        f"<li><b>{n_con}</b> conurbation{'s' if n_con != 1 else ''}"
+        + (
+            f"<li>{_swatch('no data')}: <b>{n_no_data}</b> areas had no counts "
+            "and were left out of the analysis.</li>"
+            if n_no_data
+            else ""
+        )
+        + f"<li><b>{n_con}</b> conurbation{'s' if n_con != 1 else ''}"
         + (f", joining {in_con} areas" if n_con else "")
         + ".</li>"
         + (f"<li>Detection method: {_e(', '.join(methods))}.</li>" if methods else "")
