@@ -1,0 +1,94 @@
+"""Creative clusters on every UK Travel to Work Area: typology and conurbations.
+
+Runs the Nesta 2016 rule on all 228 TTWAs (2011) with four creative sector
+groups of business counts, 2010 -> 2015, types every cluster as high
+concentration, high growth or both, and merges neighbouring clusters that
+share a group into conurbations, with London kept out of merges as a hub
+(see ``kent_creative_clusters.py`` for why). Northern Ireland's 10 TTWAs are
+kept on the map as "no data": the counts cover Great Britain only.
+
+The counts are an APPROXIMATION moved from local-authority business counts
+(see ``_realdata.py``), not the tables behind the 2016 report.
+
+Run it::
+
+    python examples/uk_overview.py [--out DIR]
+
+It prints a short summary and writes ``areas.gpkg``, ``clusters.csv``,
+``conurbations.gpkg``, ``summary.csv``, ``provenance.json``, ``map.png``,
+``lisa.png``, ``map.html`` and ``report.html``.
+"""
+
+from __future__ import annotations
+
+import _realdata as real
+
+import geoclusters as gc
+
+NAME = "uk_overview"
+TITLE = "Creative clusters in the UK (TTWAs, approximate counts)"
+
+
+def analyse(**options) -> gc.RunResult:
+    """Every TTWA, Northern Ireland as "no data", London as a hub, 199 permutations for LISA."""
+    options = {
+        "groups": real.CREATIVE_GROUPS,
+        "periods": ["2010", "2015"],
+        "missing_counts": "no data",
+        "hubs": (real.LONDON,),
+        "permutations": 199,
+        "title": TITLE,
+        "notes": (real.APPROXIMATION_NOTE,),
+        **options,
+    }
+    return gc.run(real.ttwas(), real.ttwa_counts(), **options)
+
+
+def summary_text(result: gc.RunResult) -> str:
+    """What a planner reads: the data, the typology by nation, the clusters and conurbations."""
+    areas = result.areas
+    no_data = int((areas["cluster_type"] == "no data").sum())
+    analysed = len(areas) - no_data
+    lines = [
+        TITLE,
+        "=" * len(TITLE),
+        *real.paragraph(real.APPROXIMATION_NOTE),
+        *real.paragraph(
+            f"Areas: all {len(areas)} Travel to Work Areas (2011); {analysed} in Great Britain "
+            f"analysed, {no_data} in Northern Ireland shown as 'no data' (the counts cover Great "
+            "Britain only)."
+        ),
+        *real.paragraph(
+            "Sector groups (business counts, 2010 -> 2015): "
+            + ", ".join(real.CREATIVE_GROUPS)
+            + ". Rule (Nesta 2016): in each group the 10 areas with the highest location "
+            "quotient (concentration) and the 10 with the largest LQ growth, among the areas "
+            "whose count is in the top quarter."
+        ),
+        "",
+        "Cluster types by nation (number of TTWAs)",
+        *("  " + line for line in result.summary.to_string().splitlines()),
+        "",
+        "Clusters",
+        *real.clusters_by_type(areas),
+        "",
+        "Conurbations: neighbouring clusters sharing a sector group",
+        *real.conurbation_lines(result.conurbations, areas),
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    """Run, print the summary and write the outputs; returns the exit status."""
+    out = real.output_dir(argv, NAME, __doc__.splitlines()[0])
+    with real.quiet_repairs():
+        result = analyse()
+    print(summary_text(result))
+    paths = result.write(out)
+    print("\nWritten:")
+    print("\n".join(real.written_lines(paths)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
