@@ -231,7 +231,8 @@ def kent_map(result: gc.RunResult, conurbations: gpd.GeoDataFrame, title: str):
 def main(argv=None) -> int:
     """Run, print the summary and write the outputs; returns the exit status."""
     out = real.output_dir(argv, NAME, __doc__.splitlines()[0])
-    analysis = analyse()
+    with real.quiet_repairs():
+        analysis = analyse()
     print(summary_text(analysis))
 
     paths = analysis.result.write(out)
