@@ -32,6 +32,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -43,6 +44,9 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "GraphReport",
@@ -210,6 +214,8 @@ def contiguity(
     *,
     island_k: int = 1,
     return_report: bool = False,
+    client: Client | None = None,
+    chunk_size: int | None = None,
 ) -> Graph | tuple[Graph, GraphReport]:
     """Contiguity graph of polygons: queen or rook, strict or fuzzy.
 
@@ -238,6 +244,13 @@ def contiguity(
     return_report : bool, default False
         Also return the :class:`GraphReport`, including which links the island
         policy added.
+    client : dask.distributed.Client, optional
+        Find the neighbouring pairs on this Dask cluster, in spatially compact
+        chunks of areas (see :mod:`geoclusters.distributed`); the graph is
+        identical to the local one.
+    chunk_size : int, optional
+        Areas per Dask task, with ``client`` only; by default about four tasks
+        per worker thread.
 
     Returns
     -------
@@ -278,15 +291,17 @@ def contiguity(
         raise InputError(f"island_k must be at least 1, got {island_k!r}")
 
     values = np.asarray(geoms.array, dtype=object)
-    if tolerance > 0:
-        left, right = shapely.STRtree(values).query(values, predicate="dwithin", distance=tolerance)
-        once = left < right
-        left, right = left[once], right[once]
+    if client is not None:
+        from .distributed import _contiguity_pairs
+
+        left, right = _contiguity_pairs(client, values, rook, tolerance, chunk_size)
+    elif chunk_size is not None:
+        raise InputError(
+            "chunk_size only applies to the Dask engine",
+            fix="pass client=geoclusters.distributed.client(), or drop chunk_size",
+        )
     else:
-        left, right = _touching_pairs(values)
-    if rook:
-        keep = _rook_pairs(values[left], values[right], tolerance)
-        left, right = left[keep], right[keep]
+        left, right = _neighbour_pairs(values, rook, tolerance)
 
     n = len(values)
     linked: list[tuple[str, tuple[str, ...]]] = []
@@ -305,6 +320,22 @@ def contiguity(
     if not return_report:
         return graph
     return graph, _report(graph, policy=islands, linked=tuple(linked))
+
+
+def _neighbour_pairs(
+    values: np.ndarray, rook: bool, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of neighbouring geometries, by the rule of :func:`contiguity`."""
+    if tolerance > 0:
+        left, right = shapely.STRtree(values).query(values, predicate="dwithin", distance=tolerance)
+        once = left < right
+        left, right = left[once], right[once]
+    else:
+        left, right = _touching_pairs(values)
+    if rook:
+        keep = _rook_pairs(values[left], values[right], tolerance)
+        left, right = left[keep], right[keep]
+    return left, right
 
 
 def _touching_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

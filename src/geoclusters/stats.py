@@ -69,7 +69,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -77,6 +77,9 @@ from libpysal.graph import Graph
 from scipy import sparse, stats
 
 from .errors import InputError, check_choice
+
+if TYPE_CHECKING:
+    from distributed import Client
 
 __all__ = [
     "GlobalResult",
@@ -702,25 +705,50 @@ def _conditional_counts(
     stat,
     permutations: int,
     seed,
+    client=None,
+    chunk_size: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Counts of conditional-permutation statistics >= and <= the observed ones.
 
     For unit ``i`` with ``k`` neighbours, each simulation gives its neighbour
     slots the values of ``k`` distinct other units; ``stat(units, lag)`` turns
     the simulated weighted sums ``lag`` (units x permutations) into statistics.
-    Units are processed in blocks of equal ``k`` so that every step is one
-    vectorised gather.
+    With a Dask ``client`` the units are counted in chunks on its workers, with
+    the same draws, so the counts are the same.
     """
     n = len(y)
     degree = np.diff(w.indptr)
-    larger = np.zeros(n)
-    smaller = np.zeros(n)
     if permutations == 0 or degree.max() == 0:
-        return larger, smaller
+        return np.zeros(n), np.zeros(n)
     rng = np.random.default_rng(seed)
     draws = _draws(rng, n, int(degree.max()), permutations)
+    if client is not None:
+        from .distributed import _conditional_counts_dask
+
+        return _conditional_counts_dask(client, y, w, observed, stat, draws, chunk_size)
+    return _chunk_counts(y, w, 0, observed, stat, draws)
+
+
+def _chunk_counts(
+    y: np.ndarray,
+    rows: sparse.csr_array,
+    first: int,
+    observed: np.ndarray,
+    stat,
+    draws: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_conditional_counts` for the units ``first .. first + len(rows) - 1``.
+
+    ``rows`` holds those units' weights (rows of the full matrix); ``y``,
+    ``observed``, ``stat`` and ``draws`` are for all units. Units are processed
+    in blocks of equal ``k`` so that every step is one vectorised gather.
+    """
+    permutations = len(draws)
+    degree = np.diff(rows.indptr)
+    larger = np.zeros(len(degree))
+    smaller = np.zeros(len(degree))
     for k in np.unique(degree[degree > 0]):
-        units = np.flatnonzero(degree == k)
+        units = first + np.flatnonzero(degree == k)
         base = draws[:, :k]
         # values drawn for a unit below the drawn index, and for one at or below it: the
         # gathers are done once, each unit then only selects between them
@@ -729,12 +757,26 @@ def _conditional_counts(
         for start in range(0, len(units), step):
             block = units[start : start + step]
             values = np.where(base[None, :, :] >= block[:, None, None], shifted, drawn)
-            slots = w.indptr[block][:, None] + np.arange(k)
-            lag = np.einsum("upk,uk->up", values, w.data[slots])
+            slots = rows.indptr[block - first][:, None] + np.arange(k)
+            lag = np.einsum("upk,uk->up", values, rows.data[slots])
             sims = stat(block, lag)
-            larger[block] = (sims >= observed[block, None]).sum(axis=1)
-            smaller[block] = (sims <= observed[block, None]).sum(axis=1)
+            larger[block - first] = (sims >= observed[block, None]).sum(axis=1)
+            smaller[block - first] = (sims <= observed[block, None]).sum(axis=1)
     return larger, smaller
+
+
+def _engine(client, chunk_size: int | None, n: int) -> dict[str, Any]:
+    """The engine's parameters, recorded in results: none for the local path."""
+    if client is None:
+        if chunk_size is not None:
+            raise InputError(
+                "chunk_size only applies to the Dask engine",
+                fix="pass client=geoclusters.distributed.client(), or drop chunk_size",
+            )
+        return {}
+    from .distributed import _resolve_chunk_size
+
+    return {"engine": "dask", "chunk_size": _resolve_chunk_size(client, n, chunk_size)}
 
 
 def _linear_moments(others_mean, others_var, n_others, w_sum, w_sq):
@@ -843,6 +885,8 @@ def local_moran(
     correction: str | None = None,
     alpha: float = 0.05,
     missing: str = "raise",
+    client: Client | None = None,
+    chunk_size: int | None = None,
 ) -> LocalResult:
     """Local Moran's I (LISA) with conditional permutation inference.
 
@@ -864,6 +908,13 @@ def local_moran(
         Multiple-testing correction applied for ``significant``.
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
+    client : dask.distributed.Client, optional
+        Run the conditional permutations on this Dask cluster, in chunks of
+        areas (see :mod:`geoclusters.distributed`). The draws are the local
+        path's, so every value, p-value included, is identical for a seed.
+    chunk_size : int, optional
+        Areas per Dask task, with ``client`` only; by default about four
+        tasks per worker thread.
 
     Returns
     -------
@@ -891,6 +942,7 @@ def local_moran(
     prep = _prepare(values, graph, transform, missing)
     y, w = prep.y, prep.weights
     n = len(y)
+    engine = _engine(client, chunk_size, n)
     z = (y - y.mean()) / y.std()
     zz = float(z @ z)
     scale = (n - 1) / zz
@@ -913,6 +965,8 @@ def local_moran(
         lambda units, sim_lag: scale * z[units, None] * sim_lag,
         permutations,
         seed,
+        client,
+        engine.get("chunk_size"),
     )
     quadrant = np.array(QUADRANTS, dtype=object)[
         np.where(z > 0, np.where(lag > 0, 0, 3), np.where(lag > 0, 1, 2))
@@ -933,7 +987,7 @@ def local_moran(
         missing,
         quadrant,
         quadrant,
-        {"scaling": "esda/GeoDa: sum of local values = (n - 1) * I"},
+        {"scaling": "esda/GeoDa: sum of local values = (n - 1) * I", **engine},
     )
 
 
@@ -948,6 +1002,8 @@ def local_g(
     correction: str | None = None,
     alpha: float = 0.05,
     missing: str = "raise",
+    client: Client | None = None,
+    chunk_size: int | None = None,
 ) -> LocalResult:
     """Getis-Ord local G (``star=False``) or G* (``star=True``): hot and cold spots.
 
@@ -970,6 +1026,13 @@ def local_g(
     correction : {None, "fdr", "bonferroni"}, default None
     alpha : float, default 0.05
     missing : {"raise", "drop"}, default "raise"
+    client : dask.distributed.Client, optional
+        Run the conditional permutations on this Dask cluster, in chunks of
+        areas (see :mod:`geoclusters.distributed`). The draws are the local
+        path's, so every value, p-value included, is identical for a seed.
+    chunk_size : int, optional
+        Areas per Dask task, with ``client`` only; by default about four
+        tasks per worker thread.
 
     Returns
     -------
@@ -1002,6 +1065,7 @@ def local_g(
             fix="use a count, rate or share, or local_moran for signed values",
         )
     n = len(y)
+    engine = _engine(client, chunk_size, n)
     total = float(y.sum())
     total_sq = float((y**2).sum())
     if star:
@@ -1047,7 +1111,9 @@ def local_g(
         def stat(units, sim_lag):
             return sim_lag / rest[units, None]
 
-    larger, smaller = _conditional_counts(y, w, statistic, stat, permutations, seed)
+    larger, smaller = _conditional_counts(
+        y, w, statistic, stat, permutations, seed, client, engine.get("chunk_size")
+    )
     hot_cold = np.where(statistic > expected, "hot", "cold")
     return _local_result(
         "local_g_star" if star else "local_g",
@@ -1065,5 +1131,5 @@ def local_g(
         missing,
         None,
         hot_cold,
-        {"star": star},
+        {"star": star, **engine},
     )

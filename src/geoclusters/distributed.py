@@ -1,0 +1,280 @@
+"""The optional distributed engine: Dask for contiguity and permutation inference.
+
+Contiguity building and conditional permutation inference are the two hot
+paths once areas run into the tens of thousands (LSOAs, output areas, H3
+cells). Both run on a Dask cluster when given a ``client``::
+
+    from geoclusters.distributed import client
+    with client() as dask_client:                     # a LocalCluster on this machine
+        graph = contiguity(areas, client=dask_client)
+        lisa = local_moran(values, graph, seed=1, client=dask_client)
+
+``client("tcp://scheduler:8786")`` connects to a running cluster instead. The
+engine needs the ``dask`` extra: ``pip install "geoclusters[dask]"``.
+
+Results do not depend on the engine
+-----------------------------------
+*Permutation inference* (:func:`geoclusters.local_moran`,
+:func:`geoclusters.local_g`): the local path draws one matrix of neighbour
+indices from ``numpy.random.default_rng(seed)`` and shares it between all
+areas (as esda does). The Dask path draws the very same matrix on the client,
+sends it to every worker once, and counts each chunk of areas against it. So
+for a given seed the statistics, z-scores **and p-values are identical** to
+the local path's, whatever the chunk size and the number of workers. (The
+alternative, an independent stream per chunk from ``SeedSequence.spawn``,
+would have made p-values depend on the chunking and differ from the local
+path, for no gain: the shared matrix is ``permutations x max neighbours``
+integers, a few hundred kilobytes.)
+
+*Contiguity* (:func:`geoclusters.contiguity`): the areas are ordered along a
+Hilbert curve of their bounding-box centres and cut into chunks of
+consecutive areas, which are spatially compact. The client finds, with one
+bounding-box query of an STR-tree, each chunk's *halo*: the areas whose
+envelope comes within the tolerance of the chunk's. A worker receives the
+chunk and its halo (as WKB, which keeps every coordinate exactly) and applies
+the local builder's own rule to them, keeping each pair ``i < j`` only in the
+chunk that holds ``i``, so every pair is decided once, by the same GEOS
+predicates. The graph is identical to the local one. Links added by the
+``"nearest"`` island policy are computed on the client afterwards.
+
+What stays on the client: reading and validating the input, the permutation
+draws, the bounding-box query for halos, island links and assembling the
+result. Everything scales with ``n`` and is fast next to the work sent out.
+
+When it pays
+------------
+Dask adds a fixed cost per call (scheduling, serialising the inputs). On the
+7,201 MSOAs a 2-core machine is faster without it; the engine is for larger
+inputs and for clusters with more cores than one machine. See
+``benchmarks/README.md`` for measured times.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import geopandas as gpd
+import numpy as np
+import shapely
+from scipy import sparse
+
+from .errors import InputError
+
+if TYPE_CHECKING:
+    from distributed import Client
+
+__all__ = ["client"]
+
+# tasks per worker thread by default: enough to balance uneven chunks, few enough to keep
+# the per-task overhead small
+_TASKS_PER_THREAD = 4
+_MIN_CHUNK = 1_000
+_MAX_CHUNK = 100_000
+
+
+def _import_distributed():
+    try:
+        import distributed
+    except ImportError as error:
+        raise ImportError(
+            "the distributed engine needs Dask (dask.distributed), which is not installed; "
+            'install it with: pip install "geoclusters[dask]"'
+        ) from error
+    return distributed
+
+
+def client(
+    address: str | None = None,
+    n_workers: int | None = None,
+    threads_per_worker: int = 1,
+    processes: bool = True,
+    **options: Any,
+) -> Client:
+    """A Dask client: a local cluster by default, a running cluster by address.
+
+    Close it when done (``client.close()``, or use it in a ``with`` block);
+    closing a client made here also shuts down its local cluster.
+
+    Parameters
+    ----------
+    address : str, optional
+        Scheduler of a running cluster, e.g. ``"tcp://scheduler:8786"``. By
+        default a :class:`dask.distributed.LocalCluster` is started.
+    n_workers : int, optional
+        Local workers; by default as many as the machine has cores (divided by
+        ``threads_per_worker``). Not allowed with ``address``.
+    threads_per_worker : int, default 1
+        Threads per local worker. The hot loops hold the GIL for part of their
+        time, so processes with one thread each use the cores best.
+    processes : bool, default True
+        Local workers in separate processes (True) or threads of this process.
+    **options
+        Passed on to :class:`dask.distributed.Client` with ``address``
+        (e.g. ``timeout=5``), to :class:`dask.distributed.LocalCluster`
+        otherwise (e.g. ``dashboard_address=None``, ``memory_limit="4GB"``).
+
+    Returns
+    -------
+    dask.distributed.Client
+
+    Raises
+    ------
+    ImportError
+        When Dask is not installed, saying how to install it.
+    InputError
+        When ``address`` is combined with local-cluster settings, or the
+        scheduler cannot be reached.
+
+    Examples
+    --------
+    >>> import geopandas as gpd
+    >>> from shapely.geometry import box
+    >>> from geoclusters import contiguity
+    >>> squares = gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)],
+    ...                         index=["a", "b", "c"])
+    >>> with client(n_workers=1, processes=False, dashboard_address=None) as dask_client:
+    ...     graph = contiguity(squares, client=dask_client)
+    >>> sorted(graph["a"].index), list(graph.isolates)
+    (['b'], ['c'])
+
+    A cluster that is already running is reached by its scheduler's address:
+
+    >>> dask_client = client("tcp://scheduler:8786")  # doctest: +SKIP
+    """
+    distributed = _import_distributed()
+    if address is None:
+        return distributed.Client(
+            n_workers=n_workers,
+            threads_per_worker=threads_per_worker,
+            processes=processes,
+            **options,
+        )
+    if n_workers is not None or threads_per_worker != 1 or not processes:
+        raise InputError(
+            "n_workers, threads_per_worker and processes describe a local cluster, "
+            f"but an address was given ({address!r})",
+            fix="size the workers where the cluster is started, or drop the address",
+        )
+    try:
+        return distributed.Client(address, **options)
+    except OSError as error:
+        raise InputError(
+            f"could not reach the Dask scheduler at {address!r}: {error}",
+            fix="check that the scheduler is running and the address and port are right",
+        ) from None
+
+
+def _check_client(dask_client) -> None:
+    distributed = _import_distributed()
+    if not isinstance(dask_client, distributed.Client):
+        raise InputError(
+            f"client must be a dask.distributed.Client, got {type(dask_client).__name__}",
+            fix="make one with geoclusters.distributed.client()",
+        )
+
+
+def _resolve_chunk_size(dask_client, n: int, chunk_size: int | None) -> int:
+    """Areas per task: the one given, or about four tasks per worker thread."""
+    _check_client(dask_client)
+    if chunk_size is None:
+        threads = max(1, sum(dask_client.nthreads().values()))
+        return int(np.clip(math.ceil(n / (_TASKS_PER_THREAD * threads)), _MIN_CHUNK, _MAX_CHUNK))
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
+        raise InputError(f"chunk_size must be an integer, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
+    return int(chunk_size)
+
+
+# ---------------------------------------------------------------------------
+# permutation inference
+
+
+def _conditional_counts_dask(
+    dask_client: Client,
+    y: np.ndarray,
+    w: sparse.csr_array,
+    observed: np.ndarray,
+    stat,
+    draws: np.ndarray,
+    chunk_size: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`geoclusters.stats._conditional_counts` with the units counted on Dask.
+
+    Every task counts a run of consecutive units against the shared ``draws``;
+    what all tasks need (values, observed statistics, the statistic and the
+    draws) is sent to each worker once.
+    """
+    from .stats import _chunk_counts
+
+    n = len(y)
+    size = _resolve_chunk_size(dask_client, n, chunk_size)
+    shared = dask_client.scatter([y, observed, stat, draws], broadcast=True)
+    starts = range(0, n, size)
+    rows = dask_client.scatter([sparse.csr_array(w[s : s + size]) for s in starts])
+    y_f, observed_f, stat_f, draws_f = shared
+    futures = [
+        dask_client.submit(_chunk_counts, y_f, part, s, observed_f, stat_f, draws_f, pure=False)
+        for s, part in zip(starts, rows, strict=True)
+    ]
+    counts = dask_client.gather(futures)
+    larger = np.concatenate([c[0] for c in counts])
+    smaller = np.concatenate([c[1] for c in counts])
+    return larger, smaller
+
+
+# ---------------------------------------------------------------------------
+# contiguity
+
+
+def _chunk_pairs(
+    job: tuple[np.ndarray, np.ndarray, np.ndarray], rook: bool, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Neighbouring pairs ``(i, j)``, ``i < j``, with ``i`` in ``own``; global positions.
+
+    ``job`` is ``(own, near, wkb)``: ``near`` (sorted) holds ``own`` and its
+    halo, ``wkb`` their geometries.
+    """
+    from .graph import _neighbour_pairs, _rook_pairs
+
+    own, near, wkb = job
+    values = shapely.from_wkb(wkb)
+    left, right = _neighbour_pairs(values, False, tolerance)
+    # near is sorted, so local order is global order: left < right in both
+    mine = np.isin(near, own)[left]
+    left, right = left[mine], right[mine]
+    if rook:
+        keep = _rook_pairs(values[left], values[right], tolerance)
+        left, right = left[keep], right[keep]
+    return near[left], near[right]
+
+
+def _contiguity_pairs(
+    dask_client: Client,
+    values: np.ndarray,
+    rook: bool,
+    tolerance: float,
+    chunk_size: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The pairs of :func:`geoclusters.graph._neighbour_pairs`, found on Dask."""
+    n = len(values)
+    size = _resolve_chunk_size(dask_client, n, chunk_size)
+    order = np.argsort(gpd.GeoSeries(values).hilbert_distance().to_numpy(), kind="stable")
+    tree = shapely.STRtree(values)
+    reach = np.array([-tolerance, -tolerance, tolerance, tolerance])
+    bounds = shapely.bounds(values) + reach
+    jobs = []
+    for chunk in np.array_split(order, math.ceil(n / size)):
+        own = np.sort(chunk)
+        _, halo = tree.query(shapely.box(*bounds[own].T))
+        near = np.union1d(own, halo)
+        jobs.append((own, near, shapely.to_wkb(values[near])))
+    parts = dask_client.scatter(jobs)
+    futures = [
+        dask_client.submit(_chunk_pairs, part, rook, tolerance, pure=False) for part in parts
+    ]
+    pairs = dask_client.gather(futures)
+    left = np.concatenate([p[0] for p in pairs]).astype(np.int64)
+    right = np.concatenate([p[1] for p in pairs]).astype(np.int64)
+    return left, right
