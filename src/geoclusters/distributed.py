@@ -112,7 +112,7 @@ def client(
     **options
         Passed on to :class:`dask.distributed.Client` with ``address``
         (e.g. ``timeout=5``), to :class:`dask.distributed.LocalCluster`
-        otherwise (e.g. ``dashboard_address=None``, ``memory_limit="4GB"``).
+        otherwise (e.g. ``dashboard_address=":0"``, ``memory_limit="4GB"``).
 
     Returns
     -------
@@ -133,7 +133,7 @@ def client(
     >>> from geoclusters import contiguity
     >>> squares = gpd.GeoSeries([box(0, 0, 1, 1), box(1, 0, 2, 1), box(5, 5, 6, 6)],
     ...                         index=["a", "b", "c"])
-    >>> with client(n_workers=1, processes=False, dashboard_address=None) as dask_client:
+    >>> with client(n_workers=1, processes=False, dashboard_address=":0") as dask_client:
     ...     graph = contiguity(squares, client=dask_client)
     >>> sorted(graph["a"].index), list(graph.isolates)
     (['b'], ['c'])
@@ -210,9 +210,11 @@ def _conditional_counts_dask(
 
     n = len(y)
     size = _resolve_chunk_size(dask_client, n, chunk_size)
-    shared = dask_client.scatter([y, observed, stat, draws], broadcast=True)
+    # unique keys: content-hashed ones would collide with the same data of a previous call
+    # whose release is still under way
+    shared = dask_client.scatter([y, observed, stat, draws], broadcast=True, hash=False)
     starts = range(0, n, size)
-    rows = dask_client.scatter([sparse.csr_array(w[s : s + size]) for s in starts])
+    rows = dask_client.scatter([sparse.csr_array(w[s : s + size]) for s in starts], hash=False)
     y_f, observed_f, stat_f, draws_f = shared
     futures = [
         dask_client.submit(_chunk_counts, y_f, part, s, observed_f, stat_f, draws_f, pure=False)
@@ -270,7 +272,7 @@ def _contiguity_pairs(
         _, halo = tree.query(shapely.box(*bounds[own].T))
         near = np.union1d(own, halo)
         jobs.append((own, near, shapely.to_wkb(values[near])))
-    parts = dask_client.scatter(jobs)
+    parts = dask_client.scatter(jobs, hash=False)
     futures = [
         dask_client.submit(_chunk_pairs, part, rook, tolerance, pure=False) for part in parts
     ]
