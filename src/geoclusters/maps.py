@@ -251,7 +251,8 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
 
     Greedy: try the point itself, then rings of offsets around it, and keep the
     first spot whose box overlaps no earlier label and stays inside the axes.
-    When nothing fits the label goes on its point anyway.
+    When nothing fits the label is left out: an unreadable pile of labels helps
+    nobody, and the conurbation table names every conurbation.
     """
     import matplotlib.patheffects as pe
 
@@ -296,19 +297,8 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
                 placed_boxes.append(box)
                 break
             candidate.remove()
-        if annotation is None:
-            annotation = ax.annotate(
-                text,
-                xy=(x, y),
-                ha="center",
-                va="center",
-                fontsize=8,
-                fontweight="bold",
-                color=_OUTLINE,
-                path_effects=[pe.withStroke(linewidth=3, foreground="white")],
-                zorder=5,
-            )
-        texts.append(annotation)
+        if annotation is not None:
+            texts.append(annotation)
     return texts
 
 
@@ -430,7 +420,19 @@ def typology_map(
             if xmin <= point.x <= xmax and ymin <= point.y <= ymax:
                 text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
                 points.append((point.x, point.y, text))
-        _place_labels(ax, points)
+        placed = _place_labels(ax, points)
+        if len(placed) < len(points):
+            ax.text(
+                0.0,
+                -0.005,
+                f"{len(points) - len(placed)} conurbation labels left out where they would "
+                "overlap; the conurbation table names them all",
+                transform=ax.transAxes,
+                fontsize=7,
+                color="#555555",
+                ha="left",
+                va="top",
+            )
     return fig
 
 
