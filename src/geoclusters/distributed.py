@@ -64,7 +64,7 @@ from .errors import InputError
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["client"]
+__all__ = ["WORKER_MALLOC_ENV", "client"]
 
 # tasks per worker thread by default: enough to balance uneven chunks, few enough to keep
 # the per-task overhead small
