@@ -76,12 +76,13 @@ _EXPORTS: dict[str, str] = {
     "RunResult": "pipeline",
     "datasets": "datasets",
     "sources": "sources",
+    "distributed": "distributed",
 }
 
 __all__ = ["__version__", *_EXPORTS]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from . import datasets, sources, taxonomy
+    from . import datasets, distributed, sources, taxonomy
     from .areas import read_areas, validate_areas
     from .conurbations import membership, merge_conurbations
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
