@@ -28,28 +28,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from _timing import best, data_dir
 
 import geoclusters as gc
 from geoclusters.distributed import client
 
-REPO = Path(__file__).resolve().parents[1]
 PERMUTATIONS = 999
-
-
-def data_dir() -> Path:
-    configured = os.environ.get("GEOCLUSTERS_DATA")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
-
-def best(func, repeat: int) -> tuple[float, object]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    times = []
-    result = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def msoa_areas(data: Path) -> tuple[gpd.GeoDataFrame, pd.Series]:

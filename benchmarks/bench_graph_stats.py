@@ -18,32 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 import warnings
 from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+from _timing import best, data_dir
 
 import geoclusters as gc
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def data_dir() -> Path:
-    configured = os.environ.get("GEOCLUSTERS_DATA")
-    return Path(configured) if configured else REPO.parent / "shared" / "data"
-
-
-def best(func, repeat: int) -> tuple[float, object]:
-    """Best wall time of ``repeat`` calls, and the last result."""
-    times = []
-    result = None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = func()
-        times.append(time.perf_counter() - start)
-    return min(times), result
 
 
 def load(data: Path) -> dict[str, gpd.GeoDataFrame]:

@@ -246,3 +246,15 @@ def quiet_repairs():
             "ignore", message=r"repaired \d+ invalid geometries", category=UserWarning
         )
         yield
+
+
+def run_script(argv, name: str, doc: str, analyse, summary_text) -> int:
+    """The body of an example's ``main``: analyse, print the summary, write the outputs."""
+    out = output_dir(argv, name, doc.splitlines()[0])
+    with quiet_repairs():
+        result = analyse()
+    print(summary_text(result))
+    paths = result.write(out)
+    print("\nWritten:")
+    print("\n".join(written_lines(paths)))
+    return 0

@@ -80,14 +80,7 @@ def summary_text(result: gc.RunResult) -> str:
 
 def main(argv=None) -> int:
     """Run, print the summary and write the outputs; returns the exit status."""
-    out = real.output_dir(argv, NAME, __doc__.splitlines()[0])
-    with real.quiet_repairs():
-        result = analyse()
-    print(summary_text(result))
-    paths = result.write(out)
-    print("\nWritten:")
-    print("\n".join(real.written_lines(paths)))
-    return 0
+    return real.run_script(argv, NAME, __doc__, analyse, summary_text)
 
 
 if __name__ == "__main__":
