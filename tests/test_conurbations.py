@@ -154,3 +154,28 @@ def test_the_demo_planted_conurbation_is_recovered_exactly():
     row = merged[merged["members"] == matches[0]].iloc[0]
     assert "architecture" in row["core_sectors"].split("; ")
     assert row["businesses_architecture_lq"] > 2.5
+
+
+def test_fuzzy_contiguity_and_commuting_graphs_link_areas_that_do_not_touch():
+    # two squares 10 m apart: strictly not neighbours, neighbours within 20 m
+    areas = gpd.GeoDataFrame(
+        {"name": ["West", "East"]},
+        geometry=[box(0, 0, 1000, 1000), box(1010, 0, 2010, 1000)],
+        index=pd.Index(["w", "e"], name="area"),
+        crs=27700,
+    )
+    clusters = selections_from_mapping(
+        {"w": [("concentration", "jobs", "film")], "e": [("growth", "jobs", "film")]}
+    )
+    assert len(gc.merge_conurbations(clusters, gc.contiguity(areas), areas)) == 0
+    fuzzy = gc.merge_conurbations(clusters, gc.contiguity(areas, tolerance=20), areas)
+    assert fuzzy["n_members"].tolist() == [2]
+    # commuting: 300 of West's 1,000 workers go to East (30 % >= 5 %)
+    flows = pd.DataFrame(
+        {"home": ["w", "w", "e"], "work": ["w", "e", "e"], "people": [700, 300, 900]}
+    )
+    graph = gc.commuting(flows, "home", "work", "people", threshold=0.05)
+    linked = gc.merge_conurbations(clusters, graph, areas)
+    assert set(linked.iloc[0]["members"].split(";")) == {"w", "e"}
+    # a dissolved polygon of two separate squares is a multipolygon of their total area
+    assert linked.iloc[0].geometry.area == pytest.approx(2_000_000)
