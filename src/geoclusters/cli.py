@@ -119,7 +119,7 @@ def _demo(arguments) -> int:
     if progress:
         progress("generating the SYNTHETIC demo region")
     region = demo_region(seed=arguments.seed)
-    config = Config(title="geoclusters demo — SYNTHETIC DEMO DATA")
+    config = Config(title="geoclusters demo region")
     result = run(region.areas, region.counts, config, progress=progress)
     return _finish(result, arguments)
 
