@@ -94,7 +94,7 @@ def ttwa_2011(
     repair: bool = False,
     timeout: float = 60,
 ) -> gpd.GeoDataFrame:
-    """The 228 Travel to Work Areas of 2011 (ONS, super generalised, clipped).
+    """The 228 Travel to Work Areas of 2011 (ONS, generalised, clipped to the coastline).
 
     Parameters
     ----------

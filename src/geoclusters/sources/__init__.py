@@ -16,7 +16,7 @@ Examples
 --------
 >>> from geoclusters import sources
 >>> sorted(sources.SERVICES)
-['ttwa_2011', 'ttwa_2011_full', 'ttwa_2011_generalised']
+['ttwa_2011', 'ttwa_2011_full', 'ttwa_2011_super_generalised']
 >>> sources.SERVICES["ttwa_2011"]["code"]
 'TTWA11CD'
 """
@@ -32,21 +32,22 @@ ONS_ARCGIS = "https://services1.arcgis.com/ESMARspQHYMw9BZ9/arcgis/rest/services
 """Root of the ONS Open Geography Portal's ArcGIS REST services."""
 
 SERVICES: dict[str, dict[str, str]] = {
-    # The default: 200 m generalised, clipped to the coastline (BSC/SGCB).
     # ONS republished its 2011 boundaries in 2022 as "<Name>_Dec_2011_<res>_in_
-    # United_Kingdom_2022"; the FCB and GCB names below are used as such in
-    # public code, this one follows the same pattern.
+    # United_Kingdom_2022". The generalised (GCB) and full (FCB) names are
+    # confirmed in public code, so the 20 m generalised layer is the default;
+    # the super generalised (SGCB) name follows the same pattern but could not
+    # be confirmed, so it is offered, not relied on.
     "ttwa_2011": {
-        "title": "Travel to Work Areas (December 2011) Super Generalised Clipped "
-        "Boundaries in the UK",
-        "url": f"{ONS_ARCGIS}/Travel_to_Work_Areas_Dec_2011_SGCB_in_United_Kingdom_2022"
+        "title": "Travel to Work Areas (December 2011) Generalised Clipped Boundaries in the UK",
+        "url": f"{ONS_ARCGIS}/Travel_to_Work_Areas_Dec_2011_GCB_in_United_Kingdom_2022"
         "/FeatureServer/0",
         "code": "TTWA11CD",
         "name": "TTWA11NM",
     },
-    "ttwa_2011_generalised": {
-        "title": "Travel to Work Areas (December 2011) Generalised Clipped Boundaries in the UK",
-        "url": f"{ONS_ARCGIS}/Travel_to_Work_Areas_Dec_2011_GCB_in_United_Kingdom_2022"
+    "ttwa_2011_super_generalised": {
+        "title": "Travel to Work Areas (December 2011) Super Generalised Clipped "
+        "Boundaries in the UK",
+        "url": f"{ONS_ARCGIS}/Travel_to_Work_Areas_Dec_2011_SGCB_in_United_Kingdom_2022"
         "/FeatureServer/0",
         "code": "TTWA11CD",
         "name": "TTWA11NM",
