@@ -44,6 +44,13 @@ CREATIVE_GROUPS = {
     "computing": ["services_computing"],
 }
 
+METHOD_NOTE = (
+    f"Sector groups (business counts, 2010 -> 2015): {', '.join(CREATIVE_GROUPS)}. "
+    "Rule (Nesta 2016): in each group the 10 areas with the highest location quotient "
+    "(concentration) and the 10 with the largest LQ growth, among the areas whose count is in "
+    "the top quarter."
+)
+
 LONDON = "E30000234"
 TUNBRIDGE_WELLS = "E30000281"
 

@@ -145,13 +145,7 @@ def summary_text(analysis: KentAnalysis) -> str:
             "Ireland's 10 are left out because the local-authority counts cover Great Britain "
             "only."
         ),
-        *real.paragraph(
-            "Sector groups (business counts, 2010 -> 2015): "
-            + ", ".join(real.CREATIVE_GROUPS)
-            + ". Rule (Nesta 2016): in each group the 10 areas with the highest location "
-            "quotient (concentration) and the 10 with the largest LQ growth, among the areas "
-            "whose count is in the top quarter."
-        ),
+        *real.paragraph(real.METHOD_NOTE),
         "",
         "Kent and Sussex",
         *real.cluster_lines(areas, view_codes),

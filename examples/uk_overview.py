@@ -58,13 +58,7 @@ def summary_text(result: gc.RunResult) -> str:
             f"analysed, {no_data} in Northern Ireland shown as 'no data' (the counts cover Great "
             "Britain only)."
         ),
-        *real.paragraph(
-            "Sector groups (business counts, 2010 -> 2015): "
-            + ", ".join(real.CREATIVE_GROUPS)
-            + ". Rule (Nesta 2016): in each group the 10 areas with the highest location "
-            "quotient (concentration) and the 10 with the largest LQ growth, among the areas "
-            "whose count is in the top quarter."
-        ),
+        *real.paragraph(real.METHOD_NOTE),
         "",
         "Cluster types by nation (number of TTWAs)",
         *("  " + line for line in result.summary.to_string().splitlines()),

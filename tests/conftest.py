@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
+
+# the examples' real-data builder (examples/_realdata.py) and scripts are tested as modules
+sys.path.insert(0, str(REPO / "examples"))
 
 
 def data_dir() -> Path:

@@ -3,17 +3,14 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
+import _realdata
 import geopandas as gpd
 import pandas as pd
 import pytest
 
 import geoclusters as gc
 from geoclusters.cli import main
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import _realdata
 
 OUTPUTS = [
     "areas.gpkg",

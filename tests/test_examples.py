@@ -16,19 +16,18 @@ import sys
 from collections import deque
 from pathlib import Path
 
+import _realdata
 import geopandas as gpd
+import kent_creative_clusters
+import local_authorities
 import numpy as np
 import pandas as pd
 import pytest
+import uk_overview
 
 import geoclusters as gc
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
-sys.path.insert(0, str(EXAMPLES))
-import _realdata  # noqa: E402
-import kent_creative_clusters  # noqa: E402
-import local_authorities  # noqa: E402
-import uk_overview  # noqa: E402
 
 LONDON = "E30000234"
 CORE = ["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton"]

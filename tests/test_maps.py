@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import re
 
+import _grid
 import esda
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from _grid import CON_NAME, CONURBATION, ORIGIN, TYPES
 from libpysal.graph import Graph
 from libpysal.weights import Queen
 from matplotlib.colors import to_rgba
@@ -24,60 +26,22 @@ from shapely.geometry import Point, box
 from geoclusters import maps
 from geoclusters.errors import InputError
 
-# row r (south to north) × column c; code "G{r}{c}"
-TYPES = [
-    ["both", "both", "none", "high growth"],  # r = 0
-    ["none", "both", "none", "none"],  # r = 1
-    ["high concentration", "none", "none", "high growth"],  # r = 2
-    ["high concentration", "none", "both", "none"],  # r = 3
-]
-CONURBATION = ["G00", "G01", "G11"]
-CON_NAME = "Area 00 – Area 01 – Area 11"
 LISA = [
     ["HH", "HH", "ns", "LH"],
     ["HH", "ns", "ns", "LL"],
     ["HL", "ns", None, "LL"],
     ["ns", "ns", "ns", "LL"],
 ]
-SIDE = 1000.0
-ORIGIN = (560_000.0, 140_000.0)  # near Hastings, in EPSG:27700
 
 
 def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
-    codes, geoms, types, lisa = [], [], [], []
-    for r in range(4):
-        for c in range(4):
-            codes.append(f"G{r}{c}")
-            x, y = ORIGIN[0] + c * SIDE, ORIGIN[1] + r * SIDE
-            geoms.append(box(x, y, x + SIDE, y + SIDE))
-            types.append(TYPES[r][c])
-            lisa.append(LISA[r][c])
-    areas = gpd.GeoDataFrame(
-        {
-            "name": [f"Area {code[1:]}" for code in codes],
-            "cluster_type": types,
-            "conurbation": [CON_NAME if code in CONURBATION else "" for code in codes],
-            "concentration_groups": [
-                "businesses:content" if t in ("high concentration", "both") else "" for t in types
-            ],
-            "growth_groups": [
-                "businesses:content" if t in ("high growth", "both") else "" for t in types
-            ],
-            "businesses_content_count": [100.0 * (i + 1) for i in range(16)],
-            "businesses_content_lq": [0.5 + 0.1 * i for i in range(16)],
-            "businesses_content_lq_change": [0.01 * (i - 8) for i in range(16)],
-            "employment_services_count": [np.nan] + [2500.0 + i for i in range(15)],
-            "employment_services_lq": [np.nan] + [1.0] * 15,
-            "employment_services_lq_change": [np.nan] + [0.0] * 15,
-            "lisa_businesses_content": lisa,
-        },
-        geometry=geoms,
-        crs=27700,
-        index=pd.Index(codes, name="area"),
-    )
-    if synthetic:
-        areas.attrs["synthetic"] = True
-    return areas
+    extra = {
+        "employment_services_count": [np.nan] + [2500.0 + i for i in range(15)],
+        "employment_services_lq": [np.nan] + [1.0] * 15,
+        "employment_services_lq_change": [np.nan] + [0.0] * 15,
+    }
+    lisa = [value for row in LISA for value in row]
+    return _grid.grid_areas(lisa, extra=extra, synthetic=synthetic)
 
 
 def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

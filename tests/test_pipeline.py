@@ -1,8 +1,8 @@
 """The whole job on the demo region and on the real TTWA map."""
 
 import json
-import sys
 
+import _realdata
 import geopandas as gpd
 import pandas as pd
 import pytest
@@ -10,9 +10,6 @@ import pytest
 import geoclusters as gc
 from geoclusters.errors import InputError
 from geoclusters.pipeline import Config
-
-sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parents[1] / "examples"))
-import _realdata
 
 
 @pytest.fixture(scope="module")

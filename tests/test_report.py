@@ -14,28 +14,21 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import _grid
 import geopandas as gpd
 import matplotlib.image as mpimg
 import numpy as np
 import pandas as pd
 import pytest
+from _grid import CODES, CON_NAME, CONURBATION
 from libpysal.graph import Graph
 from matplotlib.colors import to_rgb
-from shapely.geometry import box
 
 from geoclusters import report
 from geoclusters.errors import InputError
 from geoclusters.maps import TYPE_COLOURS
 from geoclusters.provenance import Provenance
 
-TYPES = [
-    ["both", "both", "none", "high growth"],
-    ["none", "both", "none", "none"],
-    ["high concentration", "none", "none", "high growth"],
-    ["high concentration", "none", "both", "none"],
-]
-CONURBATION = ["G00", "G01", "G11"]
-CON_NAME = "Area 00 – Area 01 – Area 11"
 EVIL = '<script>alert("x")</script>'
 PARAMETERS = {
     "periods": {"early": [2007, 2010], "late": [2011, 2014]},
@@ -61,37 +54,10 @@ NOTE = "TTWA counts are an approximation moved from local authorities"
 
 
 def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
-    codes = [f"G{r}{c}" for r in range(4) for c in range(4)]
-    types = [TYPES[int(code[1])][int(code[2])] for code in codes]
-    names = [f"Area {code[1:]}" for code in codes]
-    names[codes.index("G32")] = EVIL  # a "both" cluster area
-    areas = gpd.GeoDataFrame(
-        {
-            "name": names,
-            "cluster_type": types,
-            "conurbation": [CON_NAME if code in CONURBATION else "" for code in codes],
-            "concentration_groups": [
-                "businesses:content" if t in ("high concentration", "both") else "" for t in types
-            ],
-            "growth_groups": [
-                "businesses:content" if t in ("high growth", "both") else "" for t in types
-            ],
-            "businesses_content_count": [100.0 * (i + 1) for i in range(16)],
-            "businesses_content_lq": [0.5 + 0.1 * i for i in range(16)],
-            "businesses_content_lq_change": [0.01 * (i - 8) for i in range(16)],
-            "lisa_businesses_content": ["HH", "HH", "ns", "LH"] + ["ns"] * 12,
-        },
-        geometry=[
-            box(560_000 + c * 1000, 140_000 + r * 1000, 561_000 + c * 1000, 141_000 + r * 1000)
-            for r in range(4)
-            for c in range(4)
-        ],
-        crs=27700,
-        index=pd.Index(codes, name="area"),
-    )
-    if synthetic:
-        areas.attrs["synthetic"] = True
-    return areas
+    names = [f"Area {code[1:]}" for code in CODES]
+    names[CODES.index("G32")] = EVIL  # a "both" cluster area
+    lisa = ["HH", "HH", "ns", "LH"] + ["ns"] * 12
+    return _grid.grid_areas(lisa, names=names, synthetic=synthetic)
 
 
 def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

@@ -295,30 +295,38 @@ def _from_generic(frame, columns, layout, measure, period) -> pd.DataFrame:
     return out
 
 
-def sum_counts(rows: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def sum_counts(rows: pd.DataFrame, keys: list[str], skipna: bool = False) -> pd.DataFrame:
     """Sum counts over everything but ``keys``, keeping suppression visible.
 
     A sum that includes a missing cell is missing with status
-    ``"suppressed"``: a partial sum would understate the area.
+    ``"suppressed"``: a partial sum would understate the area. With
+    ``skipna`` the known cells are summed instead (a lower bound, still
+    flagged ``"suppressed"``), and the sum is missing only when every cell is.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> rows = pd.DataFrame({"area": ["A", "A", "B"], "value": [1.0, 2.0, float("nan")],
-    ...                      "status": ["ok", "ok", "suppressed"], "rounded_to": [1, 5, 5]})
+    >>> rows = pd.DataFrame({"area": ["A", "A", "B", "B"],
+    ...                      "value": [1.0, 2.0, 4.0, float("nan")],
+    ...                      "status": ["ok", "ok", "ok", "suppressed"],
+    ...                      "rounded_to": [1, 5, 5, 5]})
     >>> sum_counts(rows, ["area"])[["area", "value", "status"]].values.tolist()
     [['A', 3.0, 'ok'], ['B', nan, 'suppressed']]
+    >>> sum_counts(rows, ["area"], skipna=True)["value"].tolist()
+    [3.0, 4.0]
     """
-    flagged = rows.assign(_gap=rows["value"].isna(), _flag=rows["status"] != "ok")
+    flagged = rows.assign(_flag=rows["status"] != "ok")
     grouped = flagged.groupby(keys, sort=False)
     summed = grouped.agg(
         value=("value", "sum"),
         rounded_to=("rounded_to", "max"),
-        gap=("_gap", "any"),
+        known=("value", "count"),
+        cells=("value", "size"),
         flag=("_flag", "any"),
     ).reset_index()
-    summed["value"] = summed["value"].where(~summed.pop("gap"))
-    summed["status"] = np.where(summed.pop("flag"), "suppressed", "ok")
+    known, cells = summed.pop("known"), summed.pop("cells")
+    summed["value"] = summed["value"].where(known > 0 if skipna else known == cells)
+    summed["status"] = np.where(summed.pop("flag") | (known < cells), "suppressed", "ok")
     return summed
 
 

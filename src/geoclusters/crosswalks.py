@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .counts import KEY, validate_counts
+from .counts import KEY, sum_counts, validate_counts
 from .errors import InputError, check_choice
 
 _SHOWN = 20
@@ -112,7 +112,8 @@ def crosswalk(
         contribution is NaN with status ``"suppressed"``, because a partial
         sum would understate it. With ``skipna=True`` NaN contributions are
         left out and the target holds the sum of the known ones (a lower
-        bound, status ``"ok"``); it is NaN only when every contribution is.
+        bound, still flagged ``"suppressed"``); it is NaN only when every
+        contribution is.
     tolerance : float, default 1e-9
         Allowed absolute difference of a source's weight sum from 1.
 
@@ -182,19 +183,7 @@ def crosswalk(
         moved = _put_residual_on_largest(moved, matched["value"].to_numpy())
     moved["area"] = moved["target"]
 
-    moved["gaps"] = moved["value"].isna()
-    grouped = moved.groupby(KEY, sort=False)
-    out = grouped.agg(
-        value=("value", "sum"),
-        gaps=("gaps", "any"),
-        known=("value", "count"),
-        rounded_to=("rounded_to", "max"),
-    ).reset_index()
-    gaps = out.pop("gaps").astype(bool)
-    known = out.pop("known")
-    nan = gaps if not skipna else known == 0
-    out.loc[nan, "value"] = np.nan
-    out["status"] = np.where(nan, "suppressed", "ok")
+    out = sum_counts(moved, KEY, skipna=skipna)
     out = validate_counts(out)
     out.attrs["unmatched"] = unmatched_codes
     out.attrs["unmatched_value"] = float(counts.loc[~is_matched, "value"].sum())

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .counts import check_area_codes
-from .errors import InputError
+from .errors import InputError, check_choice
 from .measures import NESTA_2016_PERIODS, area_profile, prepare
 from .provenance import Provenance, attach
 
@@ -112,10 +112,7 @@ def detect_nesta2016(
     >>> found[["area", "criterion", "rank"]].values.tolist()
     [['A', 'concentration', 1], ['A', 'growth', 1]]
     """
-    names = _names(areas)
-    table, start, end = prepare(counts, groups, periods)
-    check_area_codes(table, names.index)
-    long = _long_profile(table, start, end, measures)
+    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
     pieces = []
     for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
         pieces.append(
@@ -128,19 +125,19 @@ def detect_nesta2016(
                 measure=measure, group=group
             )
         )
-    selections = _finish(pieces, names, "nesta2016")
-    parameters = {
-        "groups": groups,
-        "periods": periods,
-        "start": start,
-        "end": end,
-        "quantile": quantile,
-        "top_n": top_n,
-        "measures": measures,
-    }
-    return attach(
-        selections,
-        Provenance.record("detect_nesta2016", parameters, counts=counts, areas=names),
+    return _finish(
+        pieces,
+        names,
+        "nesta2016",
+        "detect_nesta2016",
+        counts,
+        groups=groups,
+        periods=periods,
+        start=start,
+        end=end,
+        quantile=quantile,
+        top_n=top_n,
+        measures=measures,
     )
 
 
@@ -210,10 +207,7 @@ def detect_thresholds(
     >>> found[["area", "value", "threshold"]].to_dict("records")
     [{'area': 'A', 'value': 3.0, 'threshold': 2.0}]
     """
-    names = _names(areas)
-    table, start, end = prepare(counts, groups, periods)
-    check_area_codes(table, names.index)
-    long = _long_profile(table, start, end, measures)
+    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
     pieces = []
     rules = [("concentration", "lq", lq_min, "count")]
     if lq_change_min is not None:
@@ -239,20 +233,20 @@ def detect_thresholds(
                     }
                 )
             )
-    selections = _finish(pieces, names, "thresholds")
-    parameters = {
-        "lq_min": lq_min,
-        "count_min": count_min,
-        "lq_change_min": lq_change_min,
-        "groups": groups,
-        "periods": periods,
-        "start": start,
-        "end": end,
-        "measures": measures,
-    }
-    return attach(
-        selections,
-        Provenance.record("detect_thresholds", parameters, counts=counts, areas=names),
+    return _finish(
+        pieces,
+        names,
+        "thresholds",
+        "detect_thresholds",
+        counts,
+        lq_min=lq_min,
+        count_min=count_min,
+        lq_change_min=lq_change_min,
+        groups=groups,
+        periods=periods,
+        start=start,
+        end=end,
+        measures=measures,
     )
 
 
@@ -311,12 +305,10 @@ def detect_hotspots(
     from .graph import contiguity
     from .stats import local_g, local_moran
 
-    names = _names(areas)
-    table, start, end = prepare(counts, groups, periods)
-    check_area_codes(table, names.index)
+    check_choice("statistic", statistic, ("local_moran", "gi_star"))
+    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
     if graph is None:
         graph = contiguity(areas)
-    long = _long_profile(table, start, end, measures)
     criterion = "concentration" if variable == "lq" else "growth"
     size_column = "count" if variable == "lq" else "count_start"
     pieces = []
@@ -332,13 +324,9 @@ def detect_hotspots(
         if statistic == "local_moran":
             frame = local_moran(values, graph, **options).to_frame()
             hot = frame["significant"] & (frame["quadrant"] == "HH")
-        elif statistic == "gi_star":
+        else:
             frame = local_g(values, graph, star=True, **options).to_frame()
             hot = frame["significant"] & (frame["z"] > 0)
-        else:
-            raise InputError(
-                f"unknown statistic {statistic!r}", fix="use 'local_moran' or 'gi_star'"
-            )
         chosen = frame[hot.fillna(False).astype(bool)]
         rank = frame["p_value"].rank(method="min")
         sizes = rows.set_index("area")[size_column]
@@ -358,23 +346,23 @@ def detect_hotspots(
                 }
             )
         )
-    selections = _finish(pieces, names, f"hotspots:{statistic}")
-    parameters = {
-        "statistic": statistic,
-        "variable": variable,
-        "correction": correction,
-        "alpha": alpha,
-        "permutations": permutations,
-        "seed": seed,
-        "groups": groups,
-        "periods": periods,
-        "start": start,
-        "end": end,
-        "measures": measures,
-    }
-    return attach(
-        selections,
-        Provenance.record("detect_hotspots", parameters, counts=counts, areas=names),
+    return _finish(
+        pieces,
+        names,
+        f"hotspots:{statistic}",
+        "detect_hotspots",
+        counts,
+        statistic=statistic,
+        variable=variable,
+        correction=correction,
+        alpha=alpha,
+        permutations=permutations,
+        seed=seed,
+        groups=groups,
+        periods=periods,
+        start=start,
+        end=end,
+        measures=measures,
     )
 
 
@@ -414,7 +402,16 @@ def _long_profile(table, start, end, measures) -> pd.DataFrame:
     return long.drop(columns="mg")
 
 
-def _finish(pieces, names: pd.Series, method: str) -> pd.DataFrame:
+def _inputs(areas, counts, groups, periods, measures):
+    """Every detector's start: area names, per-area metrics in long form, the two periods."""
+    names = _names(areas)
+    table, start, end = prepare(counts, groups, periods)
+    check_area_codes(table, names.index)
+    return names, _long_profile(table, start, end, measures), start, end
+
+
+def _finish(pieces, names: pd.Series, method: str, step: str, counts, **parameters):
+    """One selections table from the pieces, carrying the detector's provenance."""
     pieces = [p for p in pieces if len(p)]
     if pieces:
         selections = pd.concat(pieces, ignore_index=True)
@@ -424,11 +421,12 @@ def _finish(pieces, names: pd.Series, method: str) -> pd.DataFrame:
     selections["method"] = method
     selections = selections[SELECTION_COLUMNS]
     order = {"concentration": 0, "growth": 1}
-    return selections.sort_values(
+    selections = selections.sort_values(
         ["measure", "group", "criterion", "rank", "area"],
         key=lambda s: s.map(order) if s.name == "criterion" else s,
         kind="stable",
     ).reset_index(drop=True)
+    return attach(selections, Provenance.record(step, parameters, counts=counts, areas=names))
 
 
 def typology(clusters: pd.DataFrame, areas) -> pd.DataFrame:
