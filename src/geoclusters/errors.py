@@ -6,6 +6,7 @@ and what to do about it, so a user can fix the input without reading the code.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable
 
 _SHOWN = 20
@@ -51,3 +52,30 @@ def check_choice(name: str, value, choices) -> None:
     """Raise :class:`InputError` unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise InputError(f"{name}={value!r} is not one of {list(choices)}")
+
+
+POLICIES = ("raise", "warn", "ignore")
+"""The one vocabulary for what to do about a problem the caller can tolerate:
+``"raise"`` an error, ``"warn"`` and go on (the problem is reported), or
+``"ignore"`` it silently. Options that *repair* (``"drop"``, ``"nearest"``)
+name the repair instead."""
+
+_OLD_POLICIES = {"error": "raise", "report": "warn"}
+
+
+def check_policy(name: str, value, choices=POLICIES):
+    """Return the policy ``value`` in the shared vocabulary, or raise InputError.
+
+    The spellings of version 0.1 (``"error"`` for ``"raise"``, ``"report"`` for
+    ``"warn"``) keep working for one release with a DeprecationWarning.
+    """
+    if value in _OLD_POLICIES and value not in choices:
+        new = _OLD_POLICIES[value]
+        warnings.warn(
+            f"{name}={value!r} is deprecated and will be removed in 0.3; use {name}={new!r}",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+        value = new
+    check_choice(name, value, choices)
+    return value
