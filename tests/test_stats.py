@@ -49,7 +49,7 @@ def path_graph(ids) -> Graph:
 
 def test_columbus_global_moran_reference_value(columbus):
     crime, graph = columbus
-    result = gc.moran(crime, graph, permutations=99, seed=1)
+    result = gc.moran(crime, graph, permutations=99, seed=1, alternative="directed")
     assert result.statistic == pytest.approx(0.500188557, abs=1e-8)
     reference = esda.Moran(crime.to_numpy(), graph, permutations=0)
     assert result.statistic == pytest.approx(reference.I, abs=1e-10)
@@ -58,6 +58,10 @@ def test_columbus_global_moran_reference_value(columbus):
     assert result.z == pytest.approx(reference.z_rand, abs=1e-9)
     assert result.p_norm == pytest.approx(reference.p_rand / 2, abs=1e-12)
     assert result.transform == "r" and result.n == 49 and result.params["seed"] == 1
+    # the default test is two-sided: esda's p_rand
+    two_sided = gc.moran(crime, graph, permutations=0)
+    assert two_sided.alternative == "two-sided"
+    assert two_sided.p_norm == pytest.approx(reference.p_rand, abs=1e-12)
 
 
 def test_columbus_geary_matches_esda(columbus):
@@ -73,7 +77,7 @@ def test_columbus_geary_matches_esda(columbus):
 
 def test_columbus_local_moran_matches_esda(columbus):
     crime, graph = columbus
-    result = gc.local_moran(crime, graph, permutations=9999, seed=7)
+    result = gc.local_moran(crime, graph, permutations=9999, seed=7, alternative="directed")
     reference = esda.Moran_Local(crime.to_numpy(), graph, permutations=9999, seed=7)
     np.testing.assert_allclose(result.statistic, reference.Is, rtol=0, atol=1e-10)
     esda_quadrants = np.array(["HH", "LH", "LL", "HL"])[reference.q - 1]
@@ -93,7 +97,15 @@ def test_columbus_local_moran_matches_esda(columbus):
 @pytest.mark.parametrize("star", [True, False])
 def test_columbus_local_g_matches_esda(columbus, star, transform):
     crime, graph = columbus
-    result = gc.local_g(crime, graph, permutations=9999, seed=3, star=star, transform=transform)
+    result = gc.local_g(
+        crime,
+        graph,
+        permutations=9999,
+        seed=3,
+        star=star,
+        transform=transform,
+        alternative="directed",
+    )
     with pytest.warns(UserWarning) if star and transform == "r" else _no_warning():
         reference = esda.G_Local(
             crime.to_numpy(),
@@ -214,9 +226,11 @@ def test_ttwa_local_moran_matches_geoda(ttwa, ttwa_path):
 
 def test_reproducible_with_a_seed(ttwa):
     log_area, graph = ttwa
-    first = gc.local_moran(log_area, graph, permutations=499, seed=11)
-    again = gc.local_moran(log_area, graph, permutations=499, seed=11)
-    other = gc.local_moran(log_area, graph, permutations=499, seed=12)
+    # no correction, folded p-values: the test as first written
+    options = {"correction": None, "alternative": "directed"}
+    first = gc.local_moran(log_area, graph, permutations=499, seed=11, **options)
+    again = gc.local_moran(log_area, graph, permutations=499, seed=11, **options)
+    other = gc.local_moran(log_area, graph, permutations=499, seed=12, **options)
     np.testing.assert_array_equal(first.p_value, again.p_value)
     defined = ~np.isnan(first.p_value)
     assert (first.p_value[defined] != other.p_value[defined]).any()

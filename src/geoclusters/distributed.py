@@ -51,26 +51,15 @@ inputs and for clusters with more cores than one machine. See
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
-
-import geopandas as gpd
-import numpy as np
-import shapely
-from scipy import sparse
 
 from .errors import InputError
 
 if TYPE_CHECKING:
     from distributed import Client
 
-__all__ = ["WORKER_MALLOC_ENV", "client"]
+__all__ = ["WORKER_MALLOC_ENV", "client", "run_chunks", "validate_client", "worker_threads"]
 
-# tasks per worker thread by default: enough to balance uneven chunks, few enough to keep
-# the per-task overhead small
-_TASKS_PER_THREAD = 4
-_MIN_CHUNK = 1_000
-_MAX_CHUNK = 100_000
 # Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536, which also freezes glibc's
 # mmap threshold at 128 KiB: every multi-megabyte block of the permutation loop is then
 # mapped and faulted in afresh, 2-3 times slower. These keep blocks up to 16 MiB on the heap
@@ -180,118 +169,48 @@ def client(
         ) from None
 
 
-def _check_client(dask_client) -> None:
+def validate_client(dask_client) -> Client:
+    """Return ``dask_client`` if it is a :class:`dask.distributed.Client`, else raise.
+
+    Raises
+    ------
+    ImportError
+        When Dask is not installed, saying how to install it.
+    InputError
+        For anything that is not a client.
+    """
     distributed = _import_distributed()
     if not isinstance(dask_client, distributed.Client):
         raise InputError(
             f"client must be a dask.distributed.Client, got {type(dask_client).__name__}",
             fix="make one with geoclusters.distributed.client()",
         )
+    return dask_client
 
 
-def _resolve_chunk_size(dask_client, n: int, chunk_size: int | None) -> int:
-    """Areas per task: the one given, or about four tasks per worker thread."""
-    _check_client(dask_client)
-    if chunk_size is None:
-        threads = max(1, sum(dask_client.nthreads().values()))
-        return int(np.clip(math.ceil(n / (_TASKS_PER_THREAD * threads)), _MIN_CHUNK, _MAX_CHUNK))
-    if isinstance(chunk_size, bool) or not isinstance(chunk_size, int | np.integer):
-        raise InputError(f"chunk_size must be an integer, got {chunk_size!r}")
-    if chunk_size < 1:
-        raise InputError(f"chunk_size must be at least 1, got {chunk_size}")
-    return int(chunk_size)
+def worker_threads(dask_client) -> int:
+    """Worker threads of the cluster behind ``dask_client`` (at least 1)."""
+    return max(1, sum(validate_client(dask_client).nthreads().values()))
 
 
-# ---------------------------------------------------------------------------
-# permutation inference
+def _apply(kernel, chunk, *shared):
+    return kernel(*shared, *chunk)
 
 
-def _conditional_counts_dask(
-    dask_client: Client,
-    y: np.ndarray,
-    w: sparse.csr_array,
-    observed: np.ndarray,
-    stat,
-    draws: np.ndarray,
-    chunk_size: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`geoclusters.stats._conditional_counts` with the units counted on Dask.
+def run_chunks(dask_client, kernel, chunks, shared=()) -> list:
+    """``[kernel(*shared, *chunk) for chunk in chunks]`` as tasks on the cluster.
 
-    Every task counts a run of consecutive units against the shared ``draws``;
-    what all tasks need (values, observed statistics, the statistic and the
-    draws) is sent to each worker once.
+    ``shared`` is scattered to every worker once (broadcast); each chunk is
+    scattered to one worker and processed by one task. Results come back in
+    the chunks' order. This is the whole of the engine's use of Dask: the
+    kernels and the chunking are the local path's.
     """
-    from .stats import _chunk_counts
-
-    n = len(y)
-    size = _resolve_chunk_size(dask_client, n, chunk_size)
+    validate_client(dask_client)
     # unique keys: content-hashed ones would collide with the same data of a previous call
     # whose release is still under way
-    shared = dask_client.scatter([y, observed, stat, draws], broadcast=True, hash=False)
-    starts = range(0, n, size)
-    rows = dask_client.scatter([sparse.csr_array(w[s : s + size]) for s in starts], hash=False)
-    y_f, observed_f, stat_f, draws_f = shared
+    shared_futures = dask_client.scatter(list(shared), broadcast=True, hash=False) if shared else []
+    parts = dask_client.scatter(list(chunks), hash=False)
     futures = [
-        dask_client.submit(_chunk_counts, y_f, part, s, observed_f, stat_f, draws_f, pure=False)
-        for s, part in zip(starts, rows, strict=True)
+        dask_client.submit(_apply, kernel, part, *shared_futures, pure=False) for part in parts
     ]
-    counts = dask_client.gather(futures)
-    larger = np.concatenate([c[0] for c in counts])
-    smaller = np.concatenate([c[1] for c in counts])
-    return larger, smaller
-
-
-# ---------------------------------------------------------------------------
-# contiguity
-
-
-def _chunk_pairs(
-    job: tuple[np.ndarray, np.ndarray, np.ndarray], rook: bool, tolerance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Neighbouring pairs ``(i, j)``, ``i < j``, with ``i`` in ``own``; global positions.
-
-    ``job`` is ``(own, near, wkb)``: ``near`` (sorted) holds ``own`` and its
-    halo, ``wkb`` their geometries.
-    """
-    from .graph import _neighbour_pairs, _rook_pairs
-
-    own, near, wkb = job
-    values = shapely.from_wkb(wkb)
-    left, right = _neighbour_pairs(values, False, tolerance)
-    # near is sorted, so local order is global order: left < right in both
-    mine = np.isin(near, own)[left]
-    left, right = left[mine], right[mine]
-    if rook:
-        keep = _rook_pairs(values[left], values[right], tolerance)
-        left, right = left[keep], right[keep]
-    return near[left], near[right]
-
-
-def _contiguity_pairs(
-    dask_client: Client,
-    values: np.ndarray,
-    rook: bool,
-    tolerance: float,
-    chunk_size: int | None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The pairs of :func:`geoclusters.graph._neighbour_pairs`, found on Dask."""
-    n = len(values)
-    size = _resolve_chunk_size(dask_client, n, chunk_size)
-    order = np.argsort(gpd.GeoSeries(values).hilbert_distance().to_numpy(), kind="stable")
-    tree = shapely.STRtree(values)
-    reach = np.array([-tolerance, -tolerance, tolerance, tolerance])
-    bounds = shapely.bounds(values) + reach
-    jobs = []
-    for chunk in np.array_split(order, math.ceil(n / size)):
-        own = np.sort(chunk)
-        _, halo = tree.query(shapely.box(*bounds[own].T))
-        near = np.union1d(own, halo)
-        jobs.append((own, near, shapely.to_wkb(values[near])))
-    parts = dask_client.scatter(jobs, hash=False)
-    futures = [
-        dask_client.submit(_chunk_pairs, part, rook, tolerance, pure=False) for part in parts
-    ]
-    pairs = dask_client.gather(futures)
-    left = np.concatenate([p[0] for p in pairs]).astype(np.int64)
-    right = np.concatenate([p[1] for p in pairs]).astype(np.int64)
-    return left, right
+    return dask_client.gather(futures)

@@ -29,10 +29,12 @@ CRS; a geographic one is refused rather than measured in degrees.
 
 from __future__ import annotations
 
+import html
+import math
 import warnings
-from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -43,7 +45,11 @@ from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from ._engine import chunk_size as _resolve_chunk_size
+from ._engine import map_chunks
+from ._kernels import contiguity as kernels
 from .errors import InputError
+from .provenance import Provenance
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -84,6 +90,13 @@ class GraphReport:
         The island policy applied by the builder, when known.
     linked : tuple of (str, tuple of str)
         Islands the policy linked, each with the areas it was linked to.
+    self_loops : tuple of str
+        Areas linked to themselves in the graph (the statistics name them in
+        their notes: G* uses the weight, the others ignore it).
+    params : mapping
+        The builder's parameters, when known.
+    provenance : Provenance or None
+        Step and parameters of the builder or of :func:`graph_report`.
     """
 
     n: int
@@ -94,6 +107,39 @@ class GraphReport:
     symmetric: bool
     policy: str | None = None
     linked: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    self_loops: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
+    provenance: Provenance | None = field(default=None, compare=False)
+
+    def __repr__(self) -> str:
+        return (
+            f"GraphReport({self.n} areas, {self.n_edges} pairs, "
+            f"{self.mean_neighbours:.2f} neighbours on average, {len(self.islands)} island(s), "
+            f"{len(self.components)} component(s)"
+            + (f", {len(self.linked)} island(s) linked" if self.linked else "")
+            + (f", {len(self.self_loops)} self-loop(s)" if self.self_loops else "")
+            + ")"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = {
+            "areas": self.n,
+            "neighbouring pairs": self.n_edges,
+            "mean neighbours": f"{self.mean_neighbours:.2f}",
+            "symmetric": self.symmetric,
+            "islands": len(self.islands),
+            "components": len(self.components),
+            "largest component": len(self.components[0]) if self.components else 0,
+            "island policy": self.policy,
+            "islands linked": len(self.linked),
+            "self-loops": len(self.self_loops),
+        }
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td>{html.escape(str(v))}</td></tr>"
+            for k, v in rows.items()
+        )
+        return f"<table><caption>graph report</caption>{cells}</table>"
 
     def __str__(self) -> str:
         lines = [
@@ -105,15 +151,18 @@ class GraphReport:
             + (" ..." if len(self.components) > 10 else ""),
         ]
         if self.islands:
-            lines.append(
-                f"{len(self.islands)} area(s) without neighbours: {', '.join(self.islands)}"
-            )
+            shown = ", ".join(self.islands[:20]) + (" ..." if len(self.islands) > 20 else "")
+            lines.append(f"{len(self.islands)} area(s) without neighbours: {shown}")
         else:
             lines.append("no area without neighbours")
         if self.policy is not None:
             lines.append(f"island policy: {self.policy!r}")
-        for island, targets in self.linked:
+        for island, targets in self.linked[:20]:
             lines.append(f"  linked {island} -> {', '.join(targets)}")
+        if len(self.linked) > 20:
+            lines.append(f"  ... and {len(self.linked) - 20} more")
+        if self.self_loops:
+            lines.append(f"{len(self.self_loops)} area(s) linked to themselves")
         return "\n".join(lines)
 
 
@@ -291,114 +340,98 @@ def contiguity(
         raise InputError(f"island_k must be at least 1, got {island_k!r}")
 
     values = np.asarray(geoms.array, dtype=object)
-    if client is not None:
-        from .distributed import _contiguity_pairs
-
-        left, right = _contiguity_pairs(client, values, rook, tolerance, chunk_size)
-    elif chunk_size is not None:
-        raise InputError(
-            "chunk_size only applies to the Dask engine",
-            fix="pass client=geoclusters.distributed.client(), or drop chunk_size",
-        )
-    else:
-        left, right = _neighbour_pairs(values, rook, tolerance)
-
     n = len(values)
+    size = _resolve_chunk_size(client, n, chunk_size)
+    if size is None:
+        chunks = [(np.arange(n), np.arange(n), values)]
+    else:
+        chunks = _spatial_chunks(values, tolerance, size)
+    parts = map_chunks(kernels.chunk_pairs, chunks, shared=(rook, float(tolerance)), client=client)
+    left = np.concatenate([p[0] for p in parts]).astype(np.int64)
+    right = np.concatenate([p[1] for p in parts]).astype(np.int64)
+
     linked: list[tuple[str, tuple[str, ...]]] = []
     if islands == "nearest":
         degree = np.bincount(np.concatenate([left, right]), minlength=n)
-        extra_left, extra_right = [], []
-        for island in np.flatnonzero(degree == 0):
-            targets = _nearest_areas(values, island, island_k)
-            extra_left.extend([island] * len(targets))
-            extra_right.extend(targets)
-            linked.append((str(geoms.index[island]), tuple(str(geoms.index[t]) for t in targets)))
-        left = np.concatenate([left, np.asarray(extra_left, dtype=np.int64)])
-        right = np.concatenate([right, np.asarray(extra_right, dtype=np.int64)])
+        lonely = np.flatnonzero(degree == 0)
+        targets = _nearest_areas(values, lonely, island_k)
+        extra_left = np.repeat(lonely, [len(t) for t in targets]).astype(np.int64)
+        extra_right = np.asarray([j for t in targets for j in t], dtype=np.int64)
+        codes = geoms.index
+        linked = [
+            (str(codes[i]), tuple(str(codes[j]) for j in t))
+            for i, t in zip(lonely, targets, strict=True)
+        ]
+        left = np.concatenate([left, extra_left])
+        right = np.concatenate([right, extra_right])
 
     graph = _from_pairs(geoms.index, *_symmetric_pairs(left, right))
     if not return_report:
         return graph
-    return graph, _report(graph, policy=islands, linked=tuple(linked))
+    params = {
+        "rook": rook,
+        "tolerance": tolerance,
+        "islands": islands,
+        "island_k": island_k,
+        **({} if client is None else {"engine": "dask", "chunk_size": size}),
+    }
+    return graph, _report(graph, policy=islands, linked=tuple(linked), params=params, areas=geoms)
 
 
-def _neighbour_pairs(
-    values: np.ndarray, rook: bool, tolerance: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of neighbouring geometries, by the rule of :func:`contiguity`."""
-    if tolerance > 0:
-        left, right = shapely.STRtree(values).query(values, predicate="dwithin", distance=tolerance)
-        once = left < right
-        left, right = left[once], right[once]
-    else:
-        left, right = _touching_pairs(values)
-    if rook:
-        keep = _rook_pairs(values[left], values[right], tolerance)
-        left, right = left[keep], right[keep]
-    return left, right
+def _spatial_chunks(values: np.ndarray, tolerance: float, size: int) -> list[tuple]:
+    """Spatially compact chunks of areas for the Dask engine, each with its halo.
 
-
-def _touching_pairs(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs (i < j) of geometries that intersect, i.e. share at least one point.
-
-    Bounding boxes give the candidates. Most neighbours in a boundary set share
-    vertices, which a hash of the coordinates finds at once; GEOS's
-    ``intersects`` decides only the remaining candidates (contacts between a
-    vertex and an edge, overlaps), so the result is exactly ``intersects``.
+    The areas are ordered along a Hilbert curve and cut into runs of ``size``;
+    a chunk travels with every area whose envelope comes within ``tolerance``
+    of one of its own (found with one STR-tree query), as WKB, which keeps
+    every coordinate exactly.
     """
     n = len(values)
-    left, right = shapely.STRtree(values).query(values)
-    once = left < right
-    left, right = left[once].astype(np.int64), right[once].astype(np.int64)
-    coords, owner = shapely.get_coordinates(values, return_index=True)
-    vertex, _ = pd.factorize(coords[:, 0] + 1j * coords[:, 1])
-    order = np.lexsort((owner, vertex))
-    vertex, owner = vertex[order], owner[order].astype(np.int64)
-    distinct = np.r_[True, (vertex[1:] != vertex[:-1]) | (owner[1:] != owner[:-1])]
-    vertex, owner = vertex[distinct], owner[distinct]
-    # every pair of areas within a run of one vertex: offsets 1, 2, ... along the run
-    shared = []
-    offset = 1
-    while offset < len(vertex):
-        same = vertex[offset:] == vertex[:-offset]
-        if not same.any():
-            break
-        a, b = owner[:-offset][same], owner[offset:][same]
-        shared.append(np.minimum(a, b) * n + np.maximum(a, b))
-        offset += 1
-    known = (
-        np.isin(left * n + right, np.concatenate(shared)) if shared else np.zeros(len(left), bool)
-    )
-    undecided = ~known
-    undecided[undecided] = shapely.intersects(values[left[undecided]], values[right[undecided]])
-    keep = known | undecided
-    return left[keep], right[keep]
+    order = np.argsort(gpd.GeoSeries(values).hilbert_distance().to_numpy(), kind="stable")
+    tree = shapely.STRtree(values)
+    reach = np.array([-tolerance, -tolerance, tolerance, tolerance])
+    bounds = shapely.bounds(values) + reach
+    chunks = []
+    for chunk in np.array_split(order, math.ceil(n / size)):
+        own = np.sort(chunk)
+        _, halo = tree.query(shapely.box(*bounds[own].T))
+        near = kernels.sorted_unique(np.concatenate([own, halo.astype(own.dtype)]))
+        chunks.append((own, near, shapely.to_wkb(values[near])))
+    return chunks
 
 
-def _rook_pairs(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
-    """Which candidate pairs share a boundary of positive length (or overlap)."""
-    if tolerance == 0:
-        matrix = shapely.relate(a, b)
-        # DE-9IM: position 0 is interior/interior, 4 is boundary/boundary
-        interior = np.array([m[0] == "2" for m in matrix], dtype=bool)
-        boundary = np.array([m[4] == "1" for m in matrix], dtype=bool)
-        return interior | boundary
-    near_a = shapely.length(shapely.intersection(shapely.boundary(b), shapely.buffer(a, tolerance)))
-    near_b = shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, tolerance)))
-    return np.maximum(near_a, near_b) > 2 * tolerance
+def _nearest_areas(values: np.ndarray, islands: np.ndarray, k: int) -> list[list[int]]:
+    """For each island, the ``k`` areas nearest by polygon distance, ties kept.
 
-
-def _nearest_areas(values: np.ndarray, i: int, k: int) -> list[int]:
-    """Indices of the ``k`` areas nearest to area ``i`` by polygon distance, ties kept."""
-    distance = shapely.distance(values[i], values)
-    distance[i] = np.inf
+    An STR-tree gives each island's nearest distance; the areas within a
+    growing radius are then measured exactly until ``k`` are found, so the
+    work grows with the islands' surroundings, not with the whole map.
+    """
     k = min(k, len(values) - 1)
-    if k <= 0:
-        return []
-    kth = np.partition(distance, k - 1)[k - 1]
-    # floating noise in distances computed from different vertex orders
-    chosen = np.flatnonzero(distance <= kth * (1 + 1e-12))
-    return chosen[np.argsort(distance[chosen], kind="stable")].tolist()
+    if k <= 0 or len(islands) == 0:
+        return [[] for _ in islands]
+    tree = shapely.STRtree(values)
+    (found, _), nearest = tree.query_nearest(
+        values[islands], return_distance=True, exclusive=True, all_matches=False
+    )
+    first = np.full(len(islands), np.inf)
+    first[found] = nearest
+    out = []
+    for island, radius in zip(islands, first, strict=True):
+        radius = max(float(radius), 1e-9)
+        while True:
+            near = tree.query(values[island], predicate="dwithin", distance=radius * (1 + 1e-9))
+            near = near[near != island]
+            if len(near) >= k or len(near) == len(values) - 1:
+                break
+            radius *= 2
+        distance = shapely.distance(values[island], values[near])
+        kth = np.partition(distance, k - 1)[k - 1]
+        # floating noise in distances computed from different vertex orders
+        chosen = distance <= kth * (1 + 1e-12)
+        near, distance = near[chosen], distance[chosen]
+        out.append(near[np.lexsort((near, distance))].tolist())
+    return out
 
 
 def _points(areas, what: str) -> tuple[pd.Index, np.ndarray]:
@@ -668,11 +701,21 @@ def components(graph: Graph) -> list[list[str]]:
     """
     ids = graph.unique_ids
     count, labels = connected_components(_binary_sparse(graph), directed=True, connection="weak")
-    first = np.full(count, len(ids))
-    np.minimum.at(first, labels, np.arange(len(ids)))
+    return [[str(a) for a in ids[members]] for members in _component_members(count, labels)]
+
+
+def _component_members(count: int, labels: np.ndarray) -> list[np.ndarray]:
+    """Positions of each component's areas, largest first, then by first area; one pass."""
+    n = len(labels)
+    first = np.full(count, n)
+    np.minimum.at(first, labels, np.arange(n))
     sizes = np.bincount(labels, minlength=count)
-    order = sorted(range(count), key=lambda c: (-sizes[c], first[c]))
-    return [[str(a) for a in ids[labels == c]] for c in order]
+    ranked = np.lexsort((first, -sizes))
+    rank = np.empty(count, dtype=np.int64)
+    rank[ranked] = np.arange(count)
+    # stable: areas keep graph order within their component
+    order = np.argsort(rank[labels], kind="stable")
+    return np.split(order, np.cumsum(sizes[ranked])[:-1])
 
 
 def graph_report(graph: Graph) -> GraphReport:
@@ -703,20 +746,31 @@ def graph_report(graph: Graph) -> GraphReport:
     return _report(graph)
 
 
-def _report(graph: Graph, policy: str | None = None, linked=()) -> GraphReport:
+def _report(
+    graph: Graph, policy: str | None = None, linked=(), params=None, areas=None
+) -> GraphReport:
     matrix = _binary_sparse(graph)
+    loops = matrix.diagonal() != 0
     matrix.setdiag(0)
     matrix.eliminate_zeros()
     undirected = ((matrix + matrix.T) > 0).astype(float)
     degree = np.asarray(undirected.sum(axis=1)).ravel()
     ids = graph.unique_ids
+    params = dict(params or {})
+    step = "contiguity" if areas is not None else "graph_report"
+    inputs = {"areas": areas} if areas is not None else {}
+    codes = np.asarray([str(a) for a in ids], dtype=object)
+    count, labels = connected_components(undirected, directed=False)
     return GraphReport(
         n=len(ids),
         n_edges=int(undirected.nnz // 2),
-        islands=tuple(str(a) for a in ids[degree == 0]),
-        components=tuple(tuple(c) for c in components(graph)),
+        islands=tuple(codes[degree == 0]),
+        components=tuple(tuple(codes[m]) for m in _component_members(count, labels)),
         mean_neighbours=float(np.asarray(matrix.sum(axis=1)).mean()) if len(ids) else 0.0,
         symmetric=bool((matrix != matrix.T).nnz == 0),
         policy=policy,
         linked=tuple(linked),
+        self_loops=tuple(codes[loops]),
+        params=params,
+        provenance=Provenance.record(step, params, **inputs),
     )

@@ -1,10 +1,11 @@
 """Spatial autocorrelation: global Moran's I and Geary's C, local Moran and Getis-Ord G.
 
-All statistics are computed here with numpy and scipy sparse matrices and agree
-with esda's on the same inputs; every function returns the same result shape
-(:class:`GlobalResult` or :class:`LocalResult`) with the same attribute names:
-``statistic``, ``expected``, ``variance``, ``z``, ``p_value``, ``p_norm``,
-``significant``, ``quadrant``, ``cluster`` and the parameters used.
+All statistics are computed with numpy and scipy sparse matrices and agree
+with esda's on the same inputs (to 1e-10, tested); the permutation loops run in
+compiled kernels (:mod:`geoclusters._kernels`), here or on a Dask cluster.
+Global statistics return a :class:`GlobalResult`, local ones a
+:class:`LocalResult`; both carry the parameters (``params``) and a
+:class:`~geoclusters.provenance.Provenance`.
 
 Conventions
 -----------
@@ -12,7 +13,10 @@ Weights
     Row-standardised by default (``transform="r"``: each row sums to one), or
     binary (``"b"``). Areas without neighbours (islands) have an empty row: they
     add nothing to global statistics (as in esda) and their local statistics
-    are undefined, so they are NaN, with a note, never 0.
+    are undefined, so they are NaN and labelled ``"no data"``, never 0.
+    Self-loops of a given graph are named in ``notes``: Moran, Geary and G
+    ignore them (an area is not its own neighbour); G* uses them as the
+    area's self-weight.
 
 Local Moran scaling
     esda and GeoDa scale the local Moran so that the local values sum to
@@ -27,34 +31,64 @@ Local Moran scaling
 Inference
     *Permutation*: global statistics permute all values; local statistics use
     conditional permutation, holding unit ``i``'s value fixed and drawing its
-    neighbours' values from the other ``n - 1`` units. As in esda, one matrix
-    of random draws (``permutations`` rows, as many columns as the largest
-    number of neighbours) is drawn from ``0 .. n-2`` and shared by all units,
-    the draws at or above ``i`` being shifted by one to skip ``i`` itself. The
-    generator is ``numpy.random.default_rng(seed)``, so a seed reproduces the
-    p-values exactly. The pseudo p-value is folded one-sided, as esda's:
-    ``(min(#{sim >= obs}, #{sim <= obs}) + 1) / (permutations + 1)``: the tail
-    the observed value lies in. (esda counts the lower tail strictly,
-    ``#{sim < obs}``; the two differ only for simulated values exactly equal to
-    the observed one, which we count as extreme in both tails, so a
-    degenerate unit gets p = 1 rather than a spuriously small p.)
+    neighbours' values from the other ``n - 1`` units. As in esda and GeoDa,
+    one table of random draws (``permutations`` rows, as many columns as the
+    largest number of neighbours) is drawn from ``0 .. n-2`` with
+    ``numpy.random.default_rng(seed)`` and shared by all units, the draws at
+    or above ``i`` being shifted by one to skip ``i`` itself; a seed
+    reproduces every p-value, on any engine. Simulated values equal to the
+    observed one (within a relative ``1e-11``, the rounding of a sum taken in
+    another order) count as extreme in both tails.
 
-    *Analytic*: ``z = (statistic - expected) / sqrt(variance)`` and ``p_norm``,
-    the one-sided normal tail beyond ``|z|`` (double it for a two-sided test),
-    comparable to the folded pseudo p-value. Global Moran and Geary use the
-    moments under randomisation (Cliff and Ord). Local Moran uses the exact
-    mean and variance of its conditional permutation distribution; local G
-    uses the Getis-Ord moments, written with the sum of squared weights
-    (``N * S1_i - W_i**2``), which is exact under randomisation for any
-    weights. For binary weights this equals esda's formula; for
+    ``alternative`` chooses the test. With ``L`` and ``S`` the numbers of
+    simulations at least as large / as small as the observed statistic and
+    ``P`` the permutations:
+
+    * ``"two-sided"`` (default): ``min(1, 2 * (min(L, S) + 1) / (P + 1))``,
+      a test of size ``alpha`` in either direction;
+    * ``"greater"``: ``(L + 1) / (P + 1)``, e.g. positive autocorrelation for
+      Moran, a hot spot for G (Geary's C is *small* under positive
+      autocorrelation: use ``"less"``);
+    * ``"less"``: ``(S + 1) / (P + 1)``;
+    * ``"directed"``: ``(min(L, S) + 1) / (P + 1)``, the folded pseudo p-value
+      that esda (``p_sim``) and GeoDa report: the tail the observation lies
+      in. Tested at ``alpha`` it rejects about ``2 * alpha`` of true nulls
+      (measured: 9.5-10.7 % at 0.05), which is why it is not the default.
+
+    The analytic ``p_norm`` follows the same ``alternative`` with the normal
+    tail of ``z``; with ``permutations=0`` it is the ``p_value``.
+
+    *Early stopping* (``early_stop=h``, local statistics): the sequential
+    Monte Carlo test of Besag and Clifford (1991). Each unit stops permuting
+    once ``h`` simulations were at least as extreme as its observation (in
+    the tested tail; for two-sided and directed tests, in its nearer tail);
+    its p-value is then ``h / l`` after ``l`` simulations (doubled, up to 1,
+    for two-sided), else the full-run value. Units far from significance stop
+    after a few dozen simulations, the others run all ``permutations``;
+    ``LocalResult.simulations`` holds the number done.
+
+    *Analytic*: ``z = (statistic - expected) / sqrt(variance)``. Global Moran
+    and Geary use the moments under randomisation (Cliff and Ord); with
+    ``n = 3`` these are undefined (NaN), as in esda. Local Moran uses the
+    exact mean and variance of its conditional permutation distribution;
+    local G uses the Getis-Ord moments, written with the sum of squared
+    weights (``N * S1_i - W_i**2``), which is exact under randomisation for
+    any weights. For binary weights this equals esda's formula; for
     row-standardised weights esda uses ``W_i * (N - W_i)`` (valid for binary
     weights only), so esda's row-standardised G z-scores differ from ours,
     while ours do not change with the weights' scale.
 
     *Multiple testing*: ``significant`` is ``p_value`` tested at ``alpha``
-    after the ``correction``: none, ``"bonferroni"``, or ``"fdr"``
-    (Benjamini-Hochberg), see :func:`adjust_pvalues`. With
-    ``permutations=0`` the analytic ``p_norm`` is used as ``p_value``.
+    after the ``correction`` (default ``"fdr"``, Benjamini-Hochberg; or
+    ``"bonferroni"``, or None), see :func:`adjust_pvalues`.
+
+Labels
+    ``quadrant`` (local Moran) holds the codes ``"HH"``, ``"LH"``, ``"LL"``,
+    ``"HL"``; ``cluster`` the map labels of :mod:`geoclusters._labels`:
+    ``"High-High"`` ... where significant, ``"hot spot"`` / ``"cold spot"``
+    for G (the direction of the conditional permutation test that gave the
+    p-value), ``"not significant"``, and ``"no data"`` where the statistic is
+    undefined (islands, dropped values, G with every other value zero).
 
 Missing values
     ``values`` is aligned to the graph by area code; codes missing on either
@@ -62,10 +96,18 @@ Missing values
     ``missing="drop"``: those areas are then removed from the graph before
     anything is computed, their results are NaN, and they are listed in the
     result's ``notes``. Every input area appears in ``to_frame()``.
+
+Engines
+    ``client=`` (a :class:`dask.distributed.Client`) runs the permutations
+    on a Dask cluster in chunks (``chunk_size`` units, or permutations for
+    global statistics); every value, p-values included, is identical to the
+    local path's for a seed. See :mod:`geoclusters.distributed`.
 """
 
 from __future__ import annotations
 
+import html
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -76,7 +118,12 @@ import pandas as pd
 from libpysal.graph import Graph
 from scipy import sparse, stats
 
+from . import _labels
+from ._engine import chunk_size as _resolve_chunk_size
+from ._engine import map_chunks
+from ._kernels import permutation as kernels
 from .errors import InputError, check_choice
+from .provenance import Provenance
 
 if TYPE_CHECKING:
     from distributed import Client
@@ -94,17 +141,33 @@ __all__ = [
 _TRANSFORMS = ("r", "b")
 _CORRECTIONS = (None, "fdr", "bonferroni")
 _MISSING = ("raise", "drop")
-QUADRANTS = ("HH", "LH", "LL", "HL")
-NOT_SIGNIFICANT = "not significant"
-# elements of one block of simulated neighbour values: bounds memory (8 MB) and stays cache-friendly
-_BLOCK = 1_000_000
-_GLOBAL_CHUNK = 64
+ALTERNATIVES = ("two-sided", "greater", "less", "directed")
+"""The tests ``alternative=`` can choose; the first is the default."""
+QUADRANTS = _labels.QUADRANT_CODES
+NOT_SIGNIFICANT = _labels.NOT_SIGNIFICANT
+# permutations of a global statistic drawn from one spawned seed: the unit of work that
+# gives the same values on any engine
+_GLOBAL_BATCH = 8
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.asarray(array)
     array.flags.writeable = False
     return array
+
+
+def _html_table(title: str, rows: Mapping[str, Any]) -> str:
+    cells = "".join(
+        f"<tr><th style='text-align:left'>{html.escape(str(k))}</th>"
+        f"<td style='text-align:left'>{html.escape(str(v))}</td></tr>"
+        for k, v in rows.items()
+    )
+    return f"<table><caption>{html.escape(title)}</caption>{cells}</table>"
+
+
+def _test_words(permutations: int, alternative: str) -> str:
+    kind = f"{permutations} permutations" if permutations else "normal approximation"
+    return f"{alternative}, {kind}"
 
 
 @dataclass(frozen=True)
@@ -118,21 +181,19 @@ class GlobalResult:
     statistic : float
         Moran's I or Geary's C.
     expected, variance : float
-        Mean and variance under randomisation (analytic).
+        Mean and variance under randomisation (analytic; NaN for ``n = 3``).
     z : float
         ``(statistic - expected) / sqrt(variance)``.
     p_value : float
-        Folded one-sided permutation pseudo p-value (``p_norm`` when
+        Permutation pseudo p-value for ``alternative`` (``p_norm`` when
         ``permutations == 0``).
     p_norm : float
-        One-sided normal tail probability beyond ``|z|``.
+        Normal p-value of ``z`` for ``alternative``.
     significant : bool
         ``p_value <= alpha``.
     alpha : float
-    correction : None
-        A single test needs none; kept so every result has the same names.
-    quadrant, cluster : None
-        Only defined for local statistics.
+    alternative : str
+        ``"two-sided"``, ``"greater"``, ``"less"`` or ``"directed"``.
     permutations : int
     seed : int or None
     transform : str
@@ -141,7 +202,9 @@ class GlobalResult:
     params : mapping
         Every parameter of the call.
     notes : tuple of str
-        Islands, dropped areas and other caveats.
+        Islands, dropped areas, self-loops and other caveats.
+    provenance : Provenance
+        Step, parameters and fingerprints of the values and the graph.
     """
 
     name: str
@@ -153,15 +216,58 @@ class GlobalResult:
     p_norm: float
     significant: bool
     alpha: float
+    alternative: str
     permutations: int
     seed: int | None
     transform: str
     n: int
     params: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
-    correction: None = None
-    quadrant: None = None
-    cluster: None = None
+    provenance: Provenance | None = field(default=None, compare=False)
+
+    @property
+    def correction(self) -> None:
+        """Deprecated: always None (a single test needs no correction); removed in 0.3."""
+        return self._gone("correction")
+
+    @property
+    def quadrant(self) -> None:
+        """Deprecated: always None (local statistics only); removed in 0.3."""
+        return self._gone("quadrant")
+
+    @property
+    def cluster(self) -> None:
+        """Deprecated: always None (local statistics only); removed in 0.3."""
+        return self._gone("cluster")
+
+    def _gone(self, name: str) -> None:
+        warnings.warn(
+            f"GlobalResult.{name} is always None and will be removed in 0.3; "
+            "it only has a meaning for local statistics (LocalResult)",
+            DeprecationWarning,
+            stacklevel=3,
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"GlobalResult({self.name}: statistic={self.statistic:.4g}, z={self.z:.3g}, "
+            f"p={self.p_value:.3g} ({_test_words(self.permutations, self.alternative)}), "
+            f"n={self.n}{', ' + str(len(self.notes)) + ' note(s)' if self.notes else ''})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = {
+            "statistic": f"{self.statistic:.6g}",
+            "expected": f"{self.expected:.6g}",
+            "z": f"{self.z:.4g}",
+            "p-value": f"{self.p_value:.4g}",
+            "test": _test_words(self.permutations, self.alternative),
+            "significant": f"{self.significant} (alpha {self.alpha})",
+            "areas": self.n,
+        }
+        for i, note in enumerate(self.notes):
+            rows[f"note {i + 1}"] = note
+        return _html_table(f"global {self.name}", rows)
 
     def to_frame(self) -> pd.DataFrame:
         """One row, indexed by the statistic's name.
@@ -183,6 +289,7 @@ class GlobalResult:
             "p_value": self.p_value,
             "p_norm": self.p_norm,
             "significant": self.significant,
+            "alternative": self.alternative,
             "permutations": self.permutations,
             "n": self.n,
         }
@@ -194,7 +301,7 @@ class LocalResult:
     """A local statistic for every area, with its inference.
 
     Arrays are read-only and follow ``ids``; areas dropped for missing values
-    and islands hold NaN (and ``significant`` False).
+    and islands hold NaN (``significant`` False, ``cluster`` ``"no data"``).
 
     Attributes
     ----------
@@ -205,14 +312,19 @@ class LocalResult:
     significant : numpy.ndarray of bool
         ``p_value`` tested at ``alpha`` after ``correction``.
     quadrant : numpy.ndarray of object or None
-        Local Moran only: ``"HH"``, ``"LH"``, ``"LL"`` or ``"HL"`` (value high or
-        low against the spatial lag), None where undefined.
+        Local Moran only (None for G): ``"HH"``, ``"LH"``, ``"LL"`` or ``"HL"``
+        (value high or low against the spatial lag), None where undefined.
     cluster : numpy.ndarray of object
-        The map label: the quadrant (local Moran) or ``"hot"``/``"cold"``
-        (local G) where significant, ``"not significant"`` elsewhere, None
-        where undefined.
+        The map label (:mod:`geoclusters._labels`): ``"High-High"``,
+        ``"Low-High"``, ``"Low-Low"``, ``"High-Low"`` (local Moran) or
+        ``"hot spot"``/``"cold spot"`` (local G) where significant,
+        ``"not significant"`` elsewhere, ``"no data"`` where undefined.
+    simulations : numpy.ndarray of int
+        Permutations done for each area (``permutations``, fewer where early
+        stopping stopped, 0 where undefined).
     correction : str or None
     alpha : float
+    alternative : str
     permutations : int
     seed : int or None
     transform : str
@@ -222,6 +334,7 @@ class LocalResult:
         Area codes, in graph order.
     params : mapping
     notes : tuple of str
+    provenance : Provenance
     """
 
     name: str
@@ -234,8 +347,10 @@ class LocalResult:
     significant: np.ndarray
     quadrant: np.ndarray | None
     cluster: np.ndarray
+    simulations: np.ndarray
     correction: str | None
     alpha: float
+    alternative: str
     permutations: int
     seed: int | None
     transform: str
@@ -243,6 +358,35 @@ class LocalResult:
     ids: pd.Index
     params: Mapping[str, Any] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    provenance: Provenance | None = field(default=None, compare=False)
+
+    def counts(self) -> pd.Series:
+        """Number of areas per ``cluster`` label, in legend order."""
+        labels = _labels.MORAN_LABELS if self.quadrant is not None else _labels.G_LABELS
+        found = pd.Series(self.cluster).value_counts()
+        return found.reindex(labels, fill_value=0).rename("areas")
+
+    def __repr__(self) -> str:
+        counts = self.counts()
+        shown = ", ".join(f"{k} {v}" for k, v in counts.items() if v)
+        correction = self.correction or "no correction"
+        return (
+            f"LocalResult({self.name}: {len(self.ids)} areas, "
+            f"{_test_words(self.permutations, self.alternative)}, {correction} at "
+            f"{self.alpha}; {shown}"
+            f"{'; ' + str(len(self.notes)) + ' note(s)' if self.notes else ''})"
+        )
+
+    def _repr_html_(self) -> str:
+        rows = {
+            "areas": len(self.ids),
+            "test": _test_words(self.permutations, self.alternative),
+            "multiple testing": f"{self.correction or 'none'} at alpha {self.alpha}",
+        }
+        rows.update({label: int(v) for label, v in self.counts().items()})
+        for i, note in enumerate(self.notes):
+            rows[f"note {i + 1}"] = note if len(note) < 200 else note[:200] + " ..."
+        return _html_table(self.name, rows)
 
     def to_frame(self) -> pd.DataFrame:
         """Results as a DataFrame indexed by area code.
@@ -347,6 +491,7 @@ class _Prepared:
     ids: pd.Index  # every area, graph order
     used: np.ndarray  # bool mask over ids
     notes: list[str]
+    self_weights: np.ndarray  # the graph's diagonal between the areas used (self-loops)
 
 
 def _as_graph(graph) -> Graph:
@@ -377,7 +522,11 @@ def _transform(matrix: sparse.csr_array, transform: str) -> sparse.csr_array:
     return out
 
 
-def _prepare(values, graph, transform: str, missing: str) -> _Prepared:
+def _prepare(values, graph, transform: str, missing: str, self_loops: str) -> _Prepared:
+    """Align values to the graph, drop missing areas on request, and transform the weights.
+
+    ``self_loops`` is what the caller does with a self-loop of the graph, for the note.
+    """
     graph = _as_graph(graph)
     check_choice("transform", transform, _TRANSFORMS)
     check_choice("missing", missing, _MISSING)
@@ -435,6 +584,17 @@ def _prepare(values, graph, transform: str, missing: str) -> _Prepared:
     raw = sparse.csr_array(graph.sparse, dtype=float)
     if nan.any():
         raw = sparse.csr_array(raw[used][:, used])
+    diagonal = raw.diagonal()
+    loops = diagonal != 0
+    if loops.any():
+        codes = ids[used][loops]
+        notes.append(
+            f"{int(loops.sum())} area(s) have a self-loop in the graph ("
+            + ", ".join(map(str, codes[:10]))
+            + (" ..." if len(codes) > 10 else "")
+            + "): "
+            + self_loops
+        )
     raw.setdiag(0)
     raw.eliminate_zeros()
     raw.sort_indices()
@@ -444,7 +604,13 @@ def _prepare(values, graph, transform: str, missing: str) -> _Prepared:
     if np.ptp(y) == 0:
         raise InputError("values are all equal, so no autocorrelation can be measured")
     return _Prepared(
-        y=y, weights=_transform(raw, transform), raw=raw, ids=ids, used=used, notes=notes
+        y=y,
+        weights=_transform(raw, transform),
+        raw=raw,
+        ids=ids,
+        used=used,
+        notes=notes,
+        self_weights=diagonal,
     )
 
 
@@ -455,11 +621,6 @@ def _island_note(islands: np.ndarray, ids: np.ndarray) -> str:
     )
 
 
-def _fold(larger: np.ndarray, smaller: np.ndarray, permutations: int) -> np.ndarray:
-    """Folded one-sided pseudo p-value from the counts of simulations >= and <= observed."""
-    return (np.minimum(larger, smaller) + 1.0) / (permutations + 1.0)
-
-
 def _check_permutations(permutations: int) -> None:
     if isinstance(permutations, bool) or not isinstance(permutations, int | np.integer):
         raise InputError(f"permutations must be an integer, got {permutations!r}")
@@ -467,8 +628,55 @@ def _check_permutations(permutations: int) -> None:
         raise InputError(f"permutations must be zero or positive, got {permutations}")
 
 
-def _one_sided(z):
-    return stats.norm.sf(np.abs(z))
+def _check_options(alternative: str, alpha: float) -> None:
+    check_choice("alternative", alternative, ALTERNATIVES)
+    if not 0 < alpha < 1:
+        raise InputError(f"alpha must be in (0, 1), got {alpha!r}")
+
+
+def _permutation_p(larger, smaller, done, permutations: int, alternative: str):
+    """Pseudo p-values from the tail counts (see the module docstring)."""
+    larger = np.asarray(larger, dtype=float)
+    smaller = np.asarray(smaller, dtype=float)
+    if alternative == "greater":
+        extreme = larger
+    elif alternative == "less":
+        extreme = smaller
+    else:
+        extreme = np.minimum(larger, smaller)
+    p = (extreme + 1.0) / (permutations + 1.0)
+    done = np.asarray(done)
+    stopped = (done > 0) & (done < permutations)
+    # Besag and Clifford (1991): h extremes after l simulations give p = h / l
+    p = np.where(stopped, extreme / np.where(stopped, done, 1), p)
+    if alternative == "two-sided":
+        p = np.minimum(1.0, 2.0 * p)
+    return p
+
+
+def _normal_p(z, alternative: str):
+    z = np.asarray(z, dtype=float)
+    if alternative == "greater":
+        return stats.norm.sf(z)
+    if alternative == "less":
+        return stats.norm.cdf(z)
+    tail = stats.norm.sf(np.abs(z))
+    return np.minimum(1.0, 2.0 * tail) if alternative == "two-sided" else tail
+
+
+def _graph_fingerprint(matrix: sparse.csr_array) -> np.ndarray:
+    """The weights as one array, for the provenance's fingerprint."""
+    return np.concatenate(
+        [
+            matrix.indptr.astype(np.int64),
+            matrix.indices.astype(np.int64),
+            np.ascontiguousarray(matrix.data, dtype=np.float64).view(np.int64),
+        ]
+    )
+
+
+def _engine_params(client, size) -> dict[str, Any]:
+    return {} if client is None else {"engine": "dask", "chunk_size": size}
 
 
 # ---------------------------------------------------------------------------
@@ -492,13 +700,16 @@ def _global(
     transform: str,
     alpha: float,
     missing: str,
+    alternative: str,
+    client,
+    chunk_size: int | None,
 ) -> GlobalResult:
     _check_permutations(permutations)
-    if not 0 < alpha < 1:
-        raise InputError(f"alpha must be in (0, 1), got {alpha!r}")
-    prep = _prepare(values, graph, transform, missing)
+    _check_options(alternative, alpha)
+    prep = _prepare(values, graph, transform, missing, "ignored, an area is not its own neighbour")
     y, w = prep.y, prep.weights
     n = len(y)
+    size = _resolve_chunk_size(client, permutations, chunk_size, minimum=_GLOBAL_BATCH)
     s0, s1, s2 = _weight_sums(w)
     if s0 == 0:
         raise InputError("the graph has no links between the areas used, so nothing to measure")
@@ -511,47 +722,51 @@ def _global(
             _island_note(degree == 0, prep.ids[prep.used].to_numpy())
             + "; they enter the global statistic with a zero spatial lag"
         )
-
-    if name == "moran":
-        # Moran's I: n / S0 * z'Wz / z'z, and its moments under randomisation
-        def calc(zs: np.ndarray) -> np.ndarray:
-            return n / s0 * np.einsum("ij,ij->i", zs, (w @ zs.T).T) / zz
-
-        statistic = float(calc(z[None, :])[0])
-        expected = -1.0 / (n - 1)
-        a = n * ((n * n - 3 * n + 3) * s1 - n * s2 + 3 * s0**2)
-        b = kurtosis * ((n * n - n) * s1 - 2 * n * s2 + 6 * s0**2)
-        variance = (a - b) / ((n - 1) * (n - 2) * (n - 3) * s0**2) - expected**2
-        base = z
-    else:
-        # Geary's C: (n - 1) sum w_ij (y_i - y_j)^2 / (2 S0 z'z), moments under randomisation
-        coo = w.tocoo()
-
-        def calc(ys: np.ndarray) -> np.ndarray:
-            diff = ys[:, coo.row] - ys[:, coo.col]
-            return (n - 1) * (diff**2 @ coo.data) / (2 * s0 * zz)
-
-        statistic = float(calc(y[None, :])[0])
-        expected = 1.0
-        a = (n - 1) * s1 * (n * n - 3 * n + 3 - (n - 1) * kurtosis)
-        b = 0.25 * (n - 1) * s2 * (n * n + 3 * n - 6 - (n * n - n + 2) * kurtosis)
-        c = s0**2 * (n * n - 3 - (n - 1) ** 2 * kurtosis)
-        variance = (a - b + c) / (n * (n - 2) * (n - 3) * s0**2)
-        base = y
-
-    z_score = (statistic - expected) / np.sqrt(variance)
-    p_norm = float(_one_sided(z_score))
+    if n <= 3:
+        prep.notes.append("with 3 areas the moments under randomisation are undefined (NaN)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_ = np.float64(n)
+        if name == "moran":
+            # Moran's I: n / S0 * z'Wz / z'z, and its moments under randomisation
+            statistic = float(n / s0 * float(z @ (w @ z)) / zz)
+            expected = -1.0 / (n_ - 1)
+            a = n_ * ((n_ * n_ - 3 * n_ + 3) * s1 - n_ * s2 + 3 * s0**2)
+            b = kurtosis * ((n_ * n_ - n_) * s1 - 2 * n_ * s2 + 6 * s0**2)
+            variance = (a - b) / ((n_ - 1) * (n_ - 2) * (n_ - 3) * s0**2) - expected**2
+            base = z
+            spread = float(np.abs(z).max()) ** 2
+        else:
+            # Geary's C: (n - 1) sum w_ij (y_i - y_j)^2 / (2 S0 z'z), moments under
+            # randomisation
+            coo = w.tocoo()
+            statistic = float((n - 1) * float(((y[coo.row] - y[coo.col]) ** 2) @ coo.data))
+            statistic /= 2 * s0 * zz
+            expected = 1.0
+            a = (n_ - 1) * s1 * (n_ * n_ - 3 * n_ + 3 - (n_ - 1) * kurtosis)
+            b = 0.25 * (n_ - 1) * s2 * (n_ * n_ + 3 * n_ - 6 - (n_ * n_ - n_ + 2) * kurtosis)
+            c = s0**2 * (n_ * n_ - 3 - (n_ - 1) ** 2 * kurtosis)
+            variance = (a - b + c) / (n_ * (n_ - 2) * (n_ - 3) * s0**2)
+            base = y
+            spread = float(np.ptp(y)) ** 2
+        variance = float(variance) if np.isfinite(variance) else float("nan")
+        z_score = float((statistic - expected) / np.sqrt(variance))
+    p_norm = float(_normal_p(z_score, alternative))
     if permutations:
-        rng = np.random.default_rng(seed)
-        larger = smaller = 0
-        done = 0
-        while done < permutations:
-            size = min(_GLOBAL_CHUNK, permutations - done)
-            sims = calc(rng.permuted(np.tile(base, (size, 1)), axis=1))
-            larger += int((sims >= statistic).sum())
-            smaller += int((sims <= statistic).sum())
-            done += size
-        p_value = float(_fold(np.array(larger), np.array(smaller), permutations))
+        kind = "moran" if name == "moran" else "geary"
+        csr = (w.indptr.astype(np.int64), w.indices.astype(np.int64), w.data)
+        observed = kernels.observed_global(kind, base, *csr)
+        sims = np.concatenate(
+            map_chunks(
+                kernels.global_batches,
+                _global_chunks(seed, permutations, size),
+                shared=(kind, base, *csr),
+                client=client,
+            )
+        )
+        tolerance = kernels.TIE_TOLERANCE * float(np.abs(w.data).sum()) * spread
+        larger = int((sims >= observed - tolerance).sum())
+        smaller = int((sims <= observed + tolerance).sum())
+        p_value = float(_permutation_p(larger, smaller, permutations, permutations, alternative))
     else:
         p_value = p_norm
     params = {
@@ -559,27 +774,49 @@ def _global(
         "seed": seed,
         "transform": transform,
         "alpha": alpha,
+        "alternative": alternative,
         "missing": missing,
         "moments": "randomisation",
         "p_value": "permutation" if permutations else "normal",
+        **_engine_params(client, size),
     }
     return GlobalResult(
         name=name,
         statistic=statistic,
         expected=float(expected),
-        variance=float(variance),
-        z=float(z_score),
+        variance=variance,
+        z=z_score,
         p_value=p_value,
         p_norm=p_norm,
         significant=bool(p_value <= alpha),
         alpha=alpha,
+        alternative=alternative,
         permutations=permutations,
         seed=seed,
         transform=transform,
         n=n,
         params=MappingProxyType(params),
         notes=tuple(prep.notes),
+        provenance=Provenance.record(
+            name, params, prep.notes, values=y, graph=_graph_fingerprint(w)
+        ),
     )
+
+
+def _global_chunks(seed, permutations: int, size: int | None) -> list[tuple]:
+    """Batches of permutations, each with its own spawned seed, grouped into chunks.
+
+    The batches do not depend on the engine, so neither do the simulated values.
+    """
+    counts = [
+        min(_GLOBAL_BATCH, permutations - start) for start in range(0, permutations, _GLOBAL_BATCH)
+    ]
+    seeds = np.random.SeedSequence(seed).spawn(len(counts))
+    per_chunk = len(counts) if size is None else max(1, -(-size // _GLOBAL_BATCH))
+    return [
+        (seeds[start : start + per_chunk], counts[start : start + per_chunk])
+        for start in range(0, len(counts), per_chunk)
+    ]
 
 
 def moran(
@@ -590,7 +827,10 @@ def moran(
     *,
     transform: str = "r",
     alpha: float = 0.05,
+    alternative: str = "two-sided",
     missing: str = "raise",
+    client: Client | None = None,
+    chunk_size: int | None = None,
 ) -> GlobalResult:
     """Global Moran's I with permutation and analytic inference.
 
@@ -612,8 +852,16 @@ def moran(
         Row-standardised or binary weights.
     alpha : float, default 0.05
         Significance level of ``significant``.
+    alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
+        The test (see the module docstring); ``"greater"`` for Moran's I tests
+        positive autocorrelation, for Geary's C negative autocorrelation.
     missing : {"raise", "drop"}, default "raise"
         NaN values are an error, or their areas are removed from the graph.
+    client : dask.distributed.Client, optional
+        Run the permutations on this Dask cluster; the values are identical to
+        the local path's for a seed.
+    chunk_size : int, optional
+        Permutations per Dask task, with ``client`` only.
 
     Returns
     -------
@@ -637,7 +885,19 @@ def moran(
     >>> round(r.statistic, 4), r.name, r.transform
     (0.9765, 'moran', 'r')
     """
-    return _global("moran", values, graph, permutations, seed, transform, alpha, missing)
+    return _global(
+        "moran",
+        values,
+        graph,
+        permutations,
+        seed,
+        transform,
+        alpha,
+        missing,
+        alternative,
+        client,
+        chunk_size,
+    )
 
 
 def geary(
@@ -648,7 +908,10 @@ def geary(
     *,
     transform: str = "r",
     alpha: float = 0.05,
+    alternative: str = "two-sided",
     missing: str = "raise",
+    client: Client | None = None,
+    chunk_size: int | None = None,
 ) -> GlobalResult:
     """Global Geary's C with permutation and analytic inference.
 
@@ -664,7 +927,16 @@ def geary(
     seed : int, optional
     transform : {"r", "b"}, default "r"
     alpha : float, default 0.05
+    alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
+        The test (see the module docstring); ``"greater"`` for Moran's I tests
+        positive autocorrelation, for Geary's C negative autocorrelation.
     missing : {"raise", "drop"}, default "raise"
+        NaN values are an error, or their areas are removed from the graph.
+    client : dask.distributed.Client, optional
+        Run the permutations on this Dask cluster; the values are identical to
+        the local path's for a seed.
+    chunk_size : int, optional
+        Permutations per Dask task, with ``client`` only.
 
     Returns
     -------
@@ -683,100 +955,23 @@ def geary(
     >>> r.statistic < r.expected
     True
     """
-    return _global("geary", values, graph, permutations, seed, transform, alpha, missing)
+    return _global(
+        "geary",
+        values,
+        graph,
+        permutations,
+        seed,
+        transform,
+        alpha,
+        missing,
+        alternative,
+        client,
+        chunk_size,
+    )
 
 
 # ---------------------------------------------------------------------------
 # local statistics
-
-
-def _draws(rng: np.random.Generator, n: int, width: int, permutations: int) -> np.ndarray:
-    """``permutations`` rows of ``width`` distinct indices drawn from ``0 .. n-2``."""
-    out = np.empty((permutations, width), dtype=np.intp)
-    for p in range(permutations):
-        out[p] = rng.choice(n - 1, size=width, replace=False)
-    return out
-
-
-def _conditional_counts(
-    y: np.ndarray,
-    w: sparse.csr_array,
-    observed: np.ndarray,
-    stat,
-    permutations: int,
-    seed,
-    client=None,
-    chunk_size: int | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Counts of conditional-permutation statistics >= and <= the observed ones.
-
-    For unit ``i`` with ``k`` neighbours, each simulation gives its neighbour
-    slots the values of ``k`` distinct other units; ``stat(units, lag)`` turns
-    the simulated weighted sums ``lag`` (units x permutations) into statistics.
-    With a Dask ``client`` the units are counted in chunks on its workers, with
-    the same draws, so the counts are the same.
-    """
-    n = len(y)
-    degree = np.diff(w.indptr)
-    if permutations == 0 or degree.max() == 0:
-        return np.zeros(n), np.zeros(n)
-    rng = np.random.default_rng(seed)
-    draws = _draws(rng, n, int(degree.max()), permutations)
-    if client is not None:
-        from .distributed import _conditional_counts_dask
-
-        return _conditional_counts_dask(client, y, w, observed, stat, draws, chunk_size)
-    return _chunk_counts(y, w, 0, observed, stat, draws)
-
-
-def _chunk_counts(
-    y: np.ndarray,
-    rows: sparse.csr_array,
-    first: int,
-    observed: np.ndarray,
-    stat,
-    draws: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_conditional_counts` for the units ``first .. first + len(rows) - 1``.
-
-    ``rows`` holds those units' weights (rows of the full matrix); ``y``,
-    ``observed``, ``stat`` and ``draws`` are for all units. Units are processed
-    in blocks of equal ``k`` so that every step is one vectorised gather.
-    """
-    permutations = len(draws)
-    degree = np.diff(rows.indptr)
-    larger = np.zeros(len(degree))
-    smaller = np.zeros(len(degree))
-    for k in np.unique(degree[degree > 0]):
-        units = first + np.flatnonzero(degree == k)
-        base = draws[:, :k]
-        # values drawn for a unit below the drawn index, and for one at or below it: the
-        # gathers are done once, each unit then only selects between them
-        drawn, shifted = y[base], y[base + 1]
-        step = max(1, _BLOCK // (permutations * k))
-        for start in range(0, len(units), step):
-            block = units[start : start + step]
-            values = np.where(base[None, :, :] >= block[:, None, None], shifted, drawn)
-            slots = rows.indptr[block - first][:, None] + np.arange(k)
-            lag = np.einsum("upk,uk->up", values, rows.data[slots])
-            sims = stat(block, lag)
-            larger[block - first] = (sims >= observed[block, None]).sum(axis=1)
-            smaller[block - first] = (sims <= observed[block, None]).sum(axis=1)
-    return larger, smaller
-
-
-def _engine(client, chunk_size: int | None, n: int) -> dict[str, Any]:
-    """The engine's parameters, recorded in results: none for the local path."""
-    if client is None:
-        if chunk_size is not None:
-            raise InputError(
-                "chunk_size only applies to the Dask engine",
-                fix="pass client=geoclusters.distributed.client(), or drop chunk_size",
-            )
-        return {}
-    from .distributed import _resolve_chunk_size
-
-    return {"engine": "dask", "chunk_size": _resolve_chunk_size(client, n, chunk_size)}
 
 
 def _linear_moments(others_mean, others_var, n_others, w_sum, w_sq):
@@ -786,39 +981,82 @@ def _linear_moments(others_mean, others_var, n_others, w_sum, w_sq):
     return mean, variance
 
 
+def _check_early_stop(early_stop, permutations: int) -> int:
+    if early_stop is None:
+        return 0
+    if isinstance(early_stop, bool) or not isinstance(early_stop, int | np.integer):
+        raise InputError(f"early_stop must be an integer or None, got {early_stop!r}")
+    if not 1 <= early_stop < permutations:
+        raise InputError(
+            f"early_stop must be between 1 and permutations - 1 ({permutations - 1}), "
+            f"got {early_stop}",
+            fix="a common choice is early_stop=10 with permutations=999 or more",
+        )
+    return int(early_stop)
+
+
+def _local_counts(y, w, sign, permutations, seed, alternative, stop, client, size):
+    """Tail counts and simulations done per unit, through the engine."""
+    n = len(y)
+    degree = np.diff(w.indptr)
+    zeros = np.zeros(n, dtype=np.int64)
+    if permutations == 0 or degree.max() == 0:
+        return zeros, zeros, zeros
+    draws = kernels.neighbour_draws(seed, n, int(degree.max()), permutations)
+    tail = {"greater": kernels.UPPER, "less": kernels.LOWER}.get(alternative, kernels.BOTH)
+    indptr = w.indptr.astype(np.int64)
+    indices = w.indices.astype(np.int64)
+    starts = [0] if size is None else range(0, n, size)
+    chunks = []
+    for first in starts:
+        last = n if size is None else min(n, first + size)
+        lo, hi = indptr[first], indptr[last]
+        chunks.append(
+            (
+                indptr[first : last + 1] - lo,
+                indices[lo:hi],
+                w.data[lo:hi],
+                first,
+                sign[first:last],
+                client is None,
+            )
+        )
+    parts = map_chunks(
+        kernels.conditional_counts, chunks, shared=(y, draws, tail, stop), client=client
+    )
+    return tuple(np.concatenate([p[k] for p in parts]) for k in range(3))
+
+
 def _local_result(
     name: str,
     prep: _Prepared,
     statistic,
     expected,
     variance,
-    larger,
-    smaller,
-    permutations,
-    seed,
-    transform,
-    correction,
-    alpha,
-    missing,
+    counts,
+    direction,
+    undefined,
     quadrant,
-    cluster_high_low,
-    extra_params,
+    params: dict[str, Any],
 ) -> LocalResult:
+    """Assemble a LocalResult: p-values, correction, labels, provenance.
+
+    ``direction`` is +1 (high / hot) or -1 (low / cold) per unit;
+    ``undefined`` marks units whose statistic has no meaning (islands, ...).
+    """
+    permutations = params["permutations"]
+    alternative = params["alternative"]
+    larger, smaller, done = counts
     n_all = len(prep.ids)
-    degree = np.diff(prep.weights.indptr)
-    islands = degree == 0
     notes = list(prep.notes)
-    if islands.any():
-        notes.append(_island_note(islands, prep.ids[prep.used].to_numpy()))
     with np.errstate(divide="ignore", invalid="ignore"):
         z = (statistic - expected) / np.sqrt(variance)
     z = np.where(variance > 0, z, np.nan)
-    p_norm = _one_sided(z)
+    p_norm = _normal_p(z, alternative)
     if permutations:
-        p_value = _fold(larger, smaller, permutations)
+        p_value = _permutation_p(larger, smaller, done, permutations, alternative)
     else:
         p_value = np.where(np.isnan(z), 1.0, p_norm)
-    undefined = islands
     columns = {}
     for key, arr in {
         "statistic": statistic,
@@ -831,27 +1069,32 @@ def _local_result(
         full = np.full(n_all, np.nan)
         full[prep.used] = np.where(undefined, np.nan, arr)
         columns[key] = full
-    significant = np.asarray(adjust_pvalues(columns["p_value"], correction, alpha))
+    significant = np.asarray(
+        adjust_pvalues(columns["p_value"], params["correction"], params["alpha"])
+    )
+    simulations = np.zeros(n_all, dtype=np.int64)
+    simulations[prep.used] = np.where(undefined, 0, done)
 
-    high = np.full(n_all, None, dtype=object)
-    used_high = np.where(undefined, None, cluster_high_low.astype(object))
-    high[prep.used] = used_high
-    cluster = np.full(n_all, None, dtype=object)
-    defined = pd.notna(high)
-    cluster[defined] = np.where(significant[defined], high[defined], NOT_SIGNIFICANT)
-    quad_full = None
+    defined = np.zeros(n_all, dtype=bool)
+    defined[prep.used] = ~undefined
+    cluster = np.full(n_all, _labels.NO_DATA, dtype=object)
+    cluster[defined] = _labels.NOT_SIGNIFICANT
     if quadrant is not None:
-        quad_full = high
-    params = {
-        "permutations": permutations,
-        "seed": seed,
-        "transform": transform,
-        "correction": correction,
-        "alpha": alpha,
-        "missing": missing,
-        "p_value": "permutation" if permutations else "normal",
-        **extra_params,
-    }
+        quad_full = np.full(n_all, None, dtype=object)
+        quad_full[prep.used] = np.where(undefined, None, quadrant)
+        hit = significant & defined
+        cluster[hit] = [_labels.QUADRANT_LABELS[q] for q in quad_full[hit]]
+        quad_full = _frozen(quad_full)
+    else:
+        quad_full = None
+        hot = np.zeros(n_all, dtype=bool)
+        hot[prep.used] = direction > 0
+        cluster[significant & defined] = np.where(
+            hot[significant & defined], _labels.HOT, _labels.COLD
+        )
+    inputs_graph = _graph_fingerprint(prep.raw)
+    values = np.full(n_all, np.nan)
+    values[prep.used] = prep.y
     return LocalResult(
         name=name,
         statistic=_frozen(columns["statistic"]),
@@ -861,18 +1104,38 @@ def _local_result(
         p_value=_frozen(columns["p_value"]),
         p_norm=_frozen(columns["p_norm"]),
         significant=_frozen(significant),
-        quadrant=None if quad_full is None else _frozen(quad_full),
+        quadrant=quad_full,
         cluster=_frozen(cluster),
-        correction=correction,
-        alpha=alpha,
+        simulations=_frozen(simulations),
+        correction=params["correction"],
+        alpha=params["alpha"],
+        alternative=alternative,
         permutations=permutations,
-        seed=seed,
-        transform=transform,
+        seed=params["seed"],
+        transform=params["transform"],
         n=int(prep.used.sum()),
         ids=prep.ids,
         params=MappingProxyType(params),
         notes=tuple(notes),
+        provenance=Provenance.record(name, params, notes, values=values, graph=inputs_graph),
     )
+
+
+def _local_params(
+    permutations, seed, transform, correction, alpha, alternative, missing, stop, client, size
+) -> dict[str, Any]:
+    return {
+        "permutations": permutations,
+        "seed": seed,
+        "transform": transform,
+        "correction": correction,
+        "alpha": alpha,
+        "alternative": alternative,
+        "missing": missing,
+        "early_stop": stop or None,
+        "p_value": "permutation" if permutations else "normal",
+        **_engine_params(client, size),
+    }
 
 
 def local_moran(
@@ -882,8 +1145,10 @@ def local_moran(
     seed: int | None = None,
     *,
     transform: str = "r",
-    correction: str | None = None,
+    correction: str | None = "fdr",
     alpha: float = 0.05,
+    alternative: str = "two-sided",
+    early_stop: int | None = None,
     missing: str = "raise",
     client: Client | None = None,
     chunk_size: int | None = None,
@@ -904,9 +1169,15 @@ def local_moran(
     seed : int, optional
         Seed of ``numpy.random.default_rng``.
     transform : {"r", "b"}, default "r"
-    correction : {None, "fdr", "bonferroni"}, default None
+    correction : {"fdr", "bonferroni", None}, default "fdr"
         Multiple-testing correction applied for ``significant``.
     alpha : float, default 0.05
+    alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
+        The test (see the module docstring). ``"directed"`` is esda's
+        ``p_sim`` and GeoDa's p-value.
+    early_stop : int, optional
+        Besag-Clifford sequential test: stop permuting an area once this many
+        simulations were as extreme as its observation (e.g. 10).
     missing : {"raise", "drop"}, default "raise"
     client : dask.distributed.Client, optional
         Run the conditional permutations on this Dask cluster, in chunks of
@@ -920,8 +1191,9 @@ def local_moran(
     -------
     LocalResult
         ``quadrant`` is ``"HH"``, ``"LH"``, ``"LL"`` or ``"HL"`` for every
-        defined area (a zero value or lag counts as low, as in esda); ``z`` is
-        standardised with the exact conditional-permutation moments.
+        defined area (a zero value or lag counts as low, as in esda);
+        ``cluster`` the label; ``z`` is standardised with the exact
+        conditional-permutation moments.
 
     Examples
     --------
@@ -939,10 +1211,12 @@ def local_moran(
     """
     _check_permutations(permutations)
     check_choice("correction", correction, _CORRECTIONS)
-    prep = _prepare(values, graph, transform, missing)
+    _check_options(alternative, alpha)
+    stop = _check_early_stop(early_stop, permutations)
+    prep = _prepare(values, graph, transform, missing, "ignored, an area is not its own neighbour")
     y, w = prep.y, prep.weights
     n = len(y)
-    engine = _engine(client, chunk_size, n)
+    size = _resolve_chunk_size(client, n, chunk_size)
     z = (y - y.mean()) / y.std()
     zz = float(z @ z)
     scale = (n - 1) / zz
@@ -958,36 +1232,30 @@ def local_moran(
     expected = scale * z * lag_mean
     variance = scale**2 * z**2 * lag_var
 
-    larger, smaller = _conditional_counts(
-        z,
-        w,
-        statistic,
-        lambda units, sim_lag: scale * z[units, None] * sim_lag,
-        permutations,
-        seed,
-        client,
-        engine.get("chunk_size"),
+    counts = _local_counts(
+        z, w, np.sign(z).astype(np.int8), permutations, seed, alternative, stop, client, size
     )
     quadrant = np.array(QUADRANTS, dtype=object)[
         np.where(z > 0, np.where(lag > 0, 0, 3), np.where(lag > 0, 1, 2))
     ]
+    islands = np.diff(w.indptr) == 0
+    if islands.any():
+        prep.notes.append(_island_note(islands, prep.ids[prep.used].to_numpy()))
+    params = _local_params(
+        permutations, seed, transform, correction, alpha, alternative, missing, stop, client, size
+    )
+    params["scaling"] = "esda/GeoDa: sum of local values = (n - 1) * I"
     return _local_result(
         "local_moran",
         prep,
         statistic,
         expected,
         variance,
-        larger,
-        smaller,
-        permutations,
-        seed,
-        transform,
-        correction,
-        alpha,
-        missing,
+        counts,
+        None,
+        islands,
         quadrant,
-        quadrant,
-        {"scaling": "esda/GeoDa: sum of local values = (n - 1) * I", **engine},
+        params,
     )
 
 
@@ -999,8 +1267,10 @@ def local_g(
     *,
     star: bool = True,
     transform: str = "r",
-    correction: str | None = None,
+    correction: str | None = "fdr",
     alpha: float = 0.05,
+    alternative: str = "two-sided",
+    early_stop: int | None = None,
     missing: str = "raise",
     client: Client | None = None,
     chunk_size: int | None = None,
@@ -1008,9 +1278,11 @@ def local_g(
     """Getis-Ord local G (``star=False``) or G* (``star=True``): hot and cold spots.
 
     ``G_i = sum_{j != i} w_ij y_j / sum_{j != i} y_j``;
-    ``G*_i = sum_j w*_ij y_j / sum_j y_j`` where ``w*`` adds a self-weight of 1
+    ``G*_i = sum_j w*_ij y_j / sum_j y_j`` where ``w*`` adds a self-weight
     before the transform (so a row-standardised G* averages the area and its
-    neighbours, as in esda). Values must not be negative.
+    neighbours, as in esda): the graph's own self-loop where it has one, else
+    1 for binary weights and the row's largest weight for row-standardised
+    ones (esda's choice). Values must not be negative.
 
     Parameters
     ----------
@@ -1023,8 +1295,12 @@ def local_g(
     star : bool, default True
         G* (the area counts in its own sum) instead of G.
     transform : {"r", "b"}, default "r"
-    correction : {None, "fdr", "bonferroni"}, default None
+    correction : {"fdr", "bonferroni", None}, default "fdr"
     alpha : float, default 0.05
+    alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
+        ``"greater"`` tests for hot spots only, ``"less"`` for cold spots.
+    early_stop : int, optional
+        Besag-Clifford sequential test (see :func:`local_moran`).
     missing : {"raise", "drop"}, default "raise"
     client : dask.distributed.Client, optional
         Run the conditional permutations on this Dask cluster, in chunks of
@@ -1037,9 +1313,12 @@ def local_g(
     Returns
     -------
     LocalResult
-        ``quadrant`` is None; ``cluster`` is ``"hot"`` (significant, above its
-        expectation), ``"cold"`` (significant, below) or ``"not significant"``.
-        ``z`` uses the Getis-Ord moments under randomisation.
+        ``quadrant`` is None; ``cluster`` is ``"hot spot"`` or ``"cold spot"``
+        where significant (the tail of the conditional permutation test the
+        observation lies in; the sign of ``z`` against the analytic
+        expectation without permutations), ``"not significant"`` elsewhere.
+        ``z`` uses the Getis-Ord moments under randomisation. For G, an area
+        whose every other value is zero has no defined statistic ("no data").
 
     Examples
     --------
@@ -1055,7 +1334,15 @@ def local_g(
     """
     _check_permutations(permutations)
     check_choice("correction", correction, _CORRECTIONS)
-    prep = _prepare(values, graph, transform, missing)
+    _check_options(alternative, alpha)
+    stop = _check_early_stop(early_stop, permutations)
+    prep = _prepare(
+        values,
+        graph,
+        transform,
+        missing,
+        "kept as the area's self-weight" if star else "ignored, G leaves the area itself out",
+    )
     y = prep.y
     negative = y < 0
     if negative.any():
@@ -1065,19 +1352,24 @@ def local_g(
             fix="use a count, rate or share, or local_moran for signed values",
         )
     n = len(y)
-    engine = _engine(client, chunk_size, n)
+    size = _resolve_chunk_size(client, n, chunk_size)
     total = float(y.sum())
     total_sq = float((y**2).sum())
+    raw = prep.raw
+    islands = np.diff(raw.indptr) == 0
+    undefined = islands.copy()
     if star:
-        # self-weight as esda: 1 for binary weights, else the row's largest weight
-        raw = prep.raw
+        given = prep.self_weights
         if transform == "b":
-            full = sparse.csr_array(_transform(raw, "b") + sparse.eye_array(n, format="csr"))
+            diagonal = np.ones(n)
+            full = sparse.csr_array(_transform(raw, "b") + sparse.diags_array(diagonal))
         else:
             top = np.zeros(n)
             np.maximum.at(top, np.repeat(np.arange(n), np.diff(raw.indptr)), raw.data)
-            full = _transform(sparse.csr_array(raw + sparse.diags_array(top)), "r")
+            diagonal = np.where(given != 0, given, top)
+            full = _transform(sparse.csr_array(raw + sparse.diags_array(diagonal)), "r")
         full.eliminate_zeros()
+        full.sort_indices()
         self_weight = full.diagonal()
         w = full.copy()
         w.setdiag(0)
@@ -1091,45 +1383,57 @@ def local_g(
         lag_mean, lag_var = _linear_moments(mean, var, n, w_sum, w_sq)
         expected = lag_mean / total
         variance = lag_var / total**2
-
-        def stat(units, sim_lag):
-            return (self_weight[units, None] * y[units, None] + sim_lag) / total
-
+        sign = np.ones(n, dtype=np.int8)
+        # the mean of the conditional permutation distribution, for a tie in the counts
+        conditional = (self_weight * y + (w_sum - self_weight) * (total - y) / (n - 1)) / total
     else:
         w = prep.weights
         rest = total - y
-        statistic = (w @ y) / rest
+        # every other value zero: G_i = 0 / 0, no statistic to test
+        empty = rest <= 0
+        if (empty & ~islands).any():
+            prep.notes.append(
+                f"{int((empty & ~islands).sum())} area(s) where every other value is zero, "
+                "local G undefined (NaN): "
+                + ", ".join(map(str, prep.ids[prep.used][empty & ~islands][:10]))
+            )
+        undefined |= empty
+        safe_rest = np.where(empty, 1.0, rest)
+        statistic = (w @ y) / safe_rest
         w_sum = np.asarray(w.sum(axis=1)).ravel()
         w_sq = np.asarray(w.multiply(w).sum(axis=1)).ravel()
         mean = rest / (n - 1)
         var = (total_sq - y**2) / (n - 1) - mean**2
         lag_mean, lag_var = _linear_moments(mean, var, n - 1, w_sum, w_sq)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            expected = lag_mean / rest
-            variance = lag_var / rest**2
+        expected = lag_mean / safe_rest
+        variance = lag_var / safe_rest**2
+        sign = np.where(empty, 0, 1).astype(np.int8)
+        conditional = expected
+    if islands.any():
+        prep.notes.append(_island_note(islands, prep.ids[prep.used].to_numpy()))
 
-        def stat(units, sim_lag):
-            return sim_lag / rest[units, None]
-
-    larger, smaller = _conditional_counts(
-        y, w, statistic, stat, permutations, seed, client, engine.get("chunk_size")
+    counts = _local_counts(y, w, sign, permutations, seed, alternative, stop, client, size)
+    larger, smaller, _ = counts
+    if permutations:
+        # the tail of the conditional permutation test: where its p-value comes from
+        direction = np.sign(smaller - larger)
+        tie = direction == 0
+        direction[tie] = np.where(statistic[tie] > conditional[tie], 1, -1)
+    else:
+        direction = np.where(statistic > expected, 1, -1)
+    params = _local_params(
+        permutations, seed, transform, correction, alpha, alternative, missing, stop, client, size
     )
-    hot_cold = np.where(statistic > expected, "hot", "cold")
+    params["star"] = star
     return _local_result(
         "local_g_star" if star else "local_g",
         prep,
         statistic,
         expected,
         variance,
-        larger,
-        smaller,
-        permutations,
-        seed,
-        transform,
-        correction,
-        alpha,
-        missing,
+        counts,
+        direction,
+        undefined,
         None,
-        hot_cold,
-        {"star": star, **engine},
+        params,
     )

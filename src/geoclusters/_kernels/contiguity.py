@@ -1,0 +1,306 @@
+"""Contiguity pairs of polygons: shared vertices and edges by hashing, GEOS for the rest.
+
+Every function takes an array of shapely geometries and returns the
+neighbouring pairs ``(i, j)``, ``i < j``, as two int64 arrays. The rules are
+those documented in :func:`geoclusters.contiguity`: queen pairs are exactly the
+pairs that ``intersects``, rook pairs those that also share a boundary of
+positive length or overlap.
+
+Time is linear in the number of vertices: coordinates are hashed and sorted
+once, and runs of equal hashes are walked by a compiled loop that compares
+the coordinates themselves, so a hash collision never makes a pair. GEOS
+decides only what hashing cannot: bounding-box candidates that share no
+vertex (a vertex on another area's edge, an overlap) and, for rook, pairs
+that share vertices but no whole edge.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+import shapely
+
+_MIX_X = np.uint64(0x9E3779B97F4A7C15)
+_MIX_Y = np.uint64(0xC2B2AE3D27D4EB4F)
+_MIX_Z = np.uint64(0x165667B19E3779F9)
+
+
+def _bits(values: np.ndarray) -> np.ndarray:
+    # + 0.0 turns -0.0 into 0.0, the same point with other bits
+    return np.ascontiguousarray(values + 0.0).view(np.uint64)
+
+
+def _hash(*columns: np.ndarray) -> np.ndarray:
+    key = np.zeros(len(columns[0]), dtype=np.uint64)
+    for column, mix in zip(columns, (_MIX_X, _MIX_Y, _MIX_Z, _MIX_X ^ _MIX_Z), strict=False):
+        key = (key ^ _bits(column)) * mix
+        key ^= key >> np.uint64(29)
+    return key
+
+
+@numba.njit(cache=True, nogil=True)
+def _vertices(key, coords, owner):
+    """Walk coordinates sorted by hash: vertex ids, and pairs of owners sharing a vertex.
+
+    Within a run of equal hashes the coordinates themselves are compared, so a
+    collision never joins two points. Returns ``(vid, left, right)`` with
+    ``vid[k]`` the id of coordinate ``k``'s point and ``left < right`` owners of
+    one point (with repeats).
+    """
+    m = len(key)
+    vid = np.empty(m, dtype=np.int64)
+    next_id = 0
+    start = 0
+    total = 0
+    while start < m:
+        end = start + 1
+        while end < m and key[end] == key[start]:
+            end += 1
+        for s in range(start, end):
+            vid[s] = -1
+            for t in range(start, s):
+                if coords[s, 0] == coords[t, 0] and coords[s, 1] == coords[t, 1]:
+                    vid[s] = vid[t]
+                    break
+            if vid[s] < 0:
+                vid[s] = next_id
+                next_id += 1
+        for s in range(start, end):
+            for t in range(s + 1, end):
+                if owner[s] != owner[t] and vid[s] == vid[t]:
+                    total += 1
+        start = end
+    left = np.empty(total, dtype=np.int64)
+    right = np.empty(total, dtype=np.int64)
+    count = 0
+    start = 0
+    while start < m:
+        end = start + 1
+        while end < m and key[end] == key[start]:
+            end += 1
+        for s in range(start, end):
+            for t in range(s + 1, end):
+                if owner[s] != owner[t] and vid[s] == vid[t]:
+                    left[count] = min(owner[s], owner[t])
+                    right[count] = max(owner[s], owner[t])
+                    count += 1
+        start = end
+    return vid, left, right
+
+
+@numba.njit(cache=True, nogil=True)
+def _edges(coords, owner, vid):
+    """Edges as (smaller vertex id, larger vertex id, owner), ring by ring.
+
+    A polygon's coordinates come ring after ring, each ring closed (its last
+    point repeats its first), so a ring ends at the first return to its start.
+    Degenerate edges (a point repeated) are skipped.
+    """
+    m = len(owner)
+    lo = np.empty(m, dtype=np.int64)
+    hi = np.empty(m, dtype=np.int64)
+    who = np.empty(m, dtype=np.int64)
+    count = 0
+    start = 0
+    k = 0
+    while k < m - 1:
+        if owner[k + 1] != owner[k]:
+            start = k + 1
+            k += 1
+            continue
+        a, b = vid[k], vid[k + 1]
+        if a != b:
+            lo[count] = min(a, b)
+            hi[count] = max(a, b)
+            who[count] = owner[k]
+            count += 1
+        if k + 1 - start >= 3 and vid[k + 1] == vid[start]:
+            # ring closed: the next coordinate starts a new ring
+            start = k + 2
+            k += 2
+        else:
+            k += 1
+    return lo[:count], hi[:count], who[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def _edge_runs(order, key, who):
+    """Pairs of owners of one edge, and which edges (by position) no other area has."""
+    m = len(order)
+    total = 0
+    left = np.empty(0, dtype=np.int64)
+    right = np.empty(0, dtype=np.int64)
+    lonely = np.zeros(m, dtype=np.bool_)
+    for sweep in range(2):
+        if sweep == 1:
+            left = np.empty(total, dtype=np.int64)
+            right = np.empty(total, dtype=np.int64)
+        count = 0
+        start = 0
+        while start < m:
+            end = start + 1
+            while end < m and key[order[end]] == key[order[start]]:
+                end += 1
+            shared = False
+            for s in range(start, end):
+                for t in range(s + 1, end):
+                    a, b = who[order[s]], who[order[t]]
+                    if a != b:
+                        shared = True
+                        if sweep == 1:
+                            left[count] = min(a, b)
+                            right[count] = max(a, b)
+                        count += 1
+            if sweep == 0 and not shared:
+                for s in range(start, end):
+                    lonely[order[s]] = True
+            start = end
+        total = count
+    return left, right, lonely
+
+
+def sorted_unique(keys: np.ndarray) -> np.ndarray:
+    """``np.unique`` by sorting (numpy 2.4's hash-based unique is 10-100x slower here)."""
+    keys = np.sort(keys)
+    if len(keys) == 0:
+        return keys
+    return keys[np.r_[True, keys[1:] != keys[:-1]]]
+
+
+class Boundaries:
+    """The vertices and edges of a set of polygons, hashed once.
+
+    Attributes
+    ----------
+    vertex_pairs : int64 array
+        Sorted keys ``i * n + j`` (``i < j``) of the areas sharing a vertex.
+    edge_pairs : int64 array
+        Sorted keys of the areas sharing a whole edge.
+    lonely : int64 array
+        Areas with an edge that no other area has: on the edge of the map, or
+        where boundaries meet other than vertex to vertex (T-junctions, gaps,
+        overlaps).
+    """
+
+    def __init__(self, values: np.ndarray):
+        n = len(values)
+        coords, owner = shapely.get_coordinates(values, return_index=True)
+        coords = np.ascontiguousarray(coords + 0.0)
+        owner = owner.astype(np.int64)
+        key = _hash(coords[:, 0], coords[:, 1])
+        order = np.argsort(key)
+        # gathered once into hash order, the walk below reads memory in sequence
+        vid_sorted, left, right = _vertices(key[order], coords[order], owner[order])
+        vid = np.empty_like(vid_sorted)
+        vid[order] = vid_sorted
+        self.vertex_pairs = sorted_unique(left * n + right)
+        lo, hi, who = _edges(coords, owner, vid)
+        edge_key = lo * (int(vid.max()) + 1 if len(vid) else 1) + hi
+        order = np.argsort(edge_key)
+        left, right, lonely = _edge_runs(order, edge_key, who)
+        self.edge_pairs = sorted_unique(left * n + right)
+        self.lonely = sorted_unique(who[lonely])
+
+
+def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
+    """``np.isin(keys, sorted_keys)`` for sorted, unique ``sorted_keys``, by binary search."""
+    if len(sorted_keys) == 0:
+        return np.zeros(len(keys), dtype=bool)
+    at = np.searchsorted(sorted_keys, keys)
+    at[at == len(sorted_keys)] = 0
+    return sorted_keys[at] == keys
+
+
+def touching_pairs(values: np.ndarray, boundaries: Boundaries | None = None) -> np.ndarray:
+    """Sorted keys ``i * n + j`` (``i < j``) of the geometries that intersect.
+
+    Areas sharing a vertex intersect. Two areas that intersect without sharing
+    a vertex meet where an edge of one is not an edge of any other area (a
+    vertex on another's edge, crossing edges, one inside the other), so only
+    the areas with such a *lonely* edge are looked up in an STR-tree, and GEOS
+    ``intersects`` decides their bounding-box candidates. The result is
+    exactly ``intersects`` unless two areas coincide edge for edge while
+    overlapping a third.
+    """
+    n = len(values)
+    boundaries = boundaries or Boundaries(values)
+    known = boundaries.vertex_pairs
+    suspects = boundaries.lonely
+    if len(suspects) == 0:
+        return known
+    found, other = shapely.STRtree(values).query(values[suspects])
+    a, b = suspects[found], other.astype(np.int64)
+    keys = sorted_unique(np.minimum(a, b) * n + np.maximum(a, b))
+    keys = keys[(keys // n != keys % n) & ~_member(keys, known)]
+    if len(keys):
+        first, second = values[keys // n], values[keys % n]
+        shapely.prepare(first)
+        keys = keys[shapely.intersects(first, second)]
+    return sorted_unique(np.concatenate([known, keys]))
+
+
+def rook_pairs(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
+    """Which candidate pairs share a boundary of positive length (or overlap)."""
+    if tolerance == 0:
+        matrix = shapely.relate(a, b)
+        # DE-9IM: position 0 is interior/interior, 4 is boundary/boundary
+        interior = np.array([m[0] == "2" for m in matrix], dtype=bool)
+        boundary = np.array([m[4] == "1" for m in matrix], dtype=bool)
+        return interior | boundary
+    near_a = shapely.length(shapely.intersection(shapely.boundary(b), shapely.buffer(a, tolerance)))
+    near_b = shapely.length(shapely.intersection(shapely.boundary(a), shapely.buffer(b, tolerance)))
+    return np.maximum(near_a, near_b) > 2 * tolerance
+
+
+def _strict_rook(values: np.ndarray, keys: np.ndarray, boundaries: Boundaries) -> np.ndarray:
+    """Which touching pairs are rook: a shared whole edge, else GEOS ``relate``."""
+    n = len(values)
+    left, right = keys // n, keys % n
+    keep = _member(keys, boundaries.edge_pairs)
+    # bounding boxes meeting in a single point: the areas can only meet in that point
+    bounds = shapely.bounds(values)
+    lo = np.maximum(bounds[left, :2], bounds[right, :2])
+    hi = np.minimum(bounds[left, 2:], bounds[right, 2:])
+    point = (lo == hi).all(axis=1)
+    ask = ~keep & ~point
+    keep[ask] = rook_pairs(values[left[ask]], values[right[ask]], 0.0)
+    return keep
+
+
+def neighbour_pairs(
+    values: np.ndarray, rook: bool, tolerance: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (i < j) of neighbouring geometries, by the rule of ``geoclusters.contiguity``."""
+    n = len(values)
+    if tolerance > 0:
+        left, right = shapely.STRtree(values).query(values, predicate="dwithin", distance=tolerance)
+        once = left < right
+        left, right = left[once].astype(np.int64), right[once].astype(np.int64)
+        if rook:
+            keep = rook_pairs(values[left], values[right], tolerance)
+            left, right = left[keep], right[keep]
+        return left, right
+    boundaries = Boundaries(values)
+    keys = touching_pairs(values, boundaries)
+    if rook:
+        keys = keys[_strict_rook(values, keys, boundaries)]
+    return keys // n, keys % n
+
+
+def chunk_pairs(
+    rook: bool, tolerance: float, own: np.ndarray, near: np.ndarray, geometries
+) -> tuple:
+    """Neighbouring pairs ``(i, j)``, ``i < j``, with ``i`` in ``own``; global positions.
+
+    ``near`` (sorted) holds ``own`` and its halo, ``geometries`` theirs, as
+    shapely geometries or as WKB (what travels to a Dask worker). Each pair is
+    kept only in the chunk that holds its first area, so chunks together find
+    every pair once.
+    """
+    values = np.asarray(geometries, dtype=object)
+    if len(values) and isinstance(values[0], bytes):
+        values = shapely.from_wkb(values)
+    left, right = neighbour_pairs(values, rook, tolerance)
+    # near is sorted, so local order is global order: left < right in both
+    mine = _member(near, own)[left]
+    return near[left[mine]], near[right[mine]]
