@@ -271,3 +271,83 @@ def test_commuting_warns_about_exclusions_and_rejects_bad_counts(census_flows):
     with pytest.raises(InputError, match="missing") as err:
         gc.commuting(broken, ORIGIN, DESTINATION, "Count")
     assert err.value.rows == [broken.index[3]]
+
+
+# ---------------------------------------------------------------------------
+# the hashing builder against GEOS on every pair, and its properties
+
+import shapely  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_boxes = st.lists(
+    st.tuples(st.integers(0, 6), st.integers(0, 6), st.integers(1, 3), st.integers(1, 3)),
+    min_size=2,
+    max_size=14,
+)
+
+
+def _brute_force(cells: np.ndarray, rook: bool) -> set[tuple[int, int]]:
+    pairs = set()
+    for i in range(len(cells)):
+        for j in range(i + 1, len(cells)):
+            if not shapely.intersects(cells[i], cells[j]):
+                continue
+            if rook:
+                matrix = shapely.relate(cells[i], cells[j])
+                if matrix[0] != "2" and matrix[4] != "1":
+                    continue
+            pairs.add((i, j))
+    return pairs
+
+
+@settings(max_examples=60, deadline=None)
+@given(_boxes, st.booleans(), st.randoms(use_true_random=False))
+def test_contiguity_is_exactly_geos_on_every_pair_symmetric_and_order_free(boxes, rook, rnd):
+    # integer boxes: shared corners, T-junctions (a vertex on another's edge), overlaps,
+    # containment and duplicates, every case the vertex and edge hashing must get right
+    cells = np.array([shapely.box(x, y, x + w, y + h) for x, y, w, h in boxes], dtype=object)
+    codes = [f"a{i:02d}" for i in range(len(cells))]
+    areas = gpd.GeoSeries(cells, index=codes, crs="EPSG:27700")
+    graph = gc.contiguity(areas, rook=rook)
+    sparse = graph.sparse
+    assert (sparse != sparse.T).nnz == 0
+    found = {
+        (min(i, j), max(i, j))
+        for i, j in zip(*sparse.nonzero(), strict=True)
+        if i != j and sparse[i, j] > 0
+    }
+    assert found == _brute_force(cells, rook)
+    shuffled = list(codes)
+    rnd.shuffle(shuffled)
+    again = gc.contiguity(areas.loc[shuffled], rook=rook)
+    for code in codes:
+        assert neighbours(again, code) == neighbours(graph, code)
+
+
+def test_components_are_ordered_in_one_pass():
+    # three components of sizes 2, 3, 2: largest first, ties by their first area
+    ids = np.array(list("abcdefg"))
+    focal = ids[[0, 1, 2, 3, 3, 4, 5, 6]]
+    neighbor = ids[[1, 0, 3, 2, 4, 3, 6, 5]]
+    graph = Graph.from_arrays(focal, neighbor, np.ones(8))
+    assert gc.components(graph) == [["c", "d", "e"], ["a", "b"], ["f", "g"]]
+    report = gc.graph_report(graph)
+    assert report.components == (("c", "d", "e"), ("a", "b"), ("f", "g"))
+    assert len(repr(report)) < 200 and "<table>" in report._repr_html_()
+
+
+def test_nearest_island_links_use_the_spatial_index_and_keep_ties():
+    # a ring of eight squares around an island at equal distance from four of them
+    cells = {
+        f"s{k}": box(x, y, x + 1, y + 1)
+        for k, (x, y) in enumerate([(0, 0), (2, 0), (4, 0), (4, 2), (4, 4), (2, 4), (0, 4), (0, 2)])
+    }
+    cells["island"] = box(2, 2, 3, 3)
+    areas = gpd.GeoSeries(list(cells.values()), index=list(cells), crs="EPSG:27700")
+    _, report = gc.contiguity(areas, islands="nearest", return_report=True)
+    linked = dict(report.linked)
+    assert set(linked["island"]) == {"s1", "s3", "s5", "s7"}
+    _, report_k = gc.contiguity(areas, islands="nearest", island_k=5, return_report=True)
+    # the fifth nearest ties with the corners: all eight are kept
+    assert len(dict(report_k.linked)["island"]) == 8

@@ -89,43 +89,80 @@ def _vertices(key, coords, owner):
 
 
 @numba.njit(cache=True, nogil=True)
-def _edges(coords, owner, vid):
-    """Edges as (smaller vertex id, larger vertex id, owner), ring by ring.
+def _ring_ends(owner, vid):
+    """Index of the closing coordinate of each ring, and each ring's owner.
 
     A polygon's coordinates come ring after ring, each ring closed (its last
-    point repeats its first), so a ring ends at the first return to its start.
+    point repeats its first), so a ring ends at the first return to its start
+    after at least three edges.
+    """
+    m = len(owner)
+    ends = np.empty(m, dtype=np.int64)
+    count = 0
+    start = 0
+    k = 1
+    while k < m:
+        if owner[k] != owner[start]:
+            # an unclosed ring (not produced by shapely): end it where its owner ends
+            ends[count] = k - 1
+            count += 1
+            start = k
+        elif k - start >= 3 and vid[k] == vid[start]:
+            ends[count] = k
+            count += 1
+            start = k + 1
+            k += 1
+        k += 1
+    if start < m:
+        ends[count] = m - 1
+        count += 1
+    return ends[:count]
+
+
+@numba.njit(cache=True, nogil=True)
+def _edges(coords, owner, vid, ends, first_ring):
+    """Edges as (smaller vertex id, larger vertex id, owner, interior on the left).
+
+    The side of the owner's interior comes from the ring's orientation (signed
+    area): on the left of a counter-clockwise outer ring and of a clockwise
+    hole. ``first_ring[k]`` says whether ring ``k`` is its polygon's outer ring.
     Degenerate edges (a point repeated) are skipped.
     """
     m = len(owner)
     lo = np.empty(m, dtype=np.int64)
     hi = np.empty(m, dtype=np.int64)
     who = np.empty(m, dtype=np.int64)
+    left = np.empty(m, dtype=np.bool_)
     count = 0
     start = 0
-    k = 0
-    while k < m - 1:
-        if owner[k + 1] != owner[k]:
-            start = k + 1
-            k += 1
-            continue
-        a, b = vid[k], vid[k + 1]
-        if a != b:
-            lo[count] = min(a, b)
-            hi[count] = max(a, b)
-            who[count] = owner[k]
-            count += 1
-        if k + 1 - start >= 3 and vid[k + 1] == vid[start]:
-            # ring closed: the next coordinate starts a new ring
-            start = k + 2
-            k += 2
-        else:
-            k += 1
-    return lo[:count], hi[:count], who[:count]
+    for r in range(len(ends)):
+        end = ends[r]
+        area = 0.0
+        for k in range(start, end):
+            area += coords[k, 0] * coords[k + 1, 1] - coords[k + 1, 0] * coords[k, 1]
+        ccw = area > 0
+        interior_left = ccw if first_ring[r] else not ccw
+        for k in range(start, end):
+            a, b = vid[k], vid[k + 1]
+            if a != b:
+                lo[count] = min(a, b)
+                hi[count] = max(a, b)
+                who[count] = owner[k]
+                # walking from lo to hi, is the interior on the left?
+                left[count] = interior_left if a < b else not interior_left
+                count += 1
+        start = end + 1
+    return lo[:count], hi[:count], who[:count], left[:count]
 
 
 @numba.njit(cache=True, nogil=True)
-def _edge_runs(order, key, who):
-    """Pairs of owners of one edge, and which edges (by position) no other area has."""
+def _edge_runs(order, key, who, side):
+    """Pairs of owners of one edge, and which edges (by position) are not cleanly shared.
+
+    An edge is cleanly shared when exactly two areas have it, one on each side.
+    Any other edge (on the map's edge, or had by areas that overlap or
+    coincide) marks its owners for the geometric check.
+    """
     m = len(order)
     total = 0
     left = np.empty(0, dtype=np.int64)
@@ -141,19 +178,22 @@ def _edge_runs(order, key, who):
             end = start + 1
             while end < m and key[order[end]] == key[order[start]]:
                 end += 1
-            shared = False
             for s in range(start, end):
                 for t in range(s + 1, end):
                     a, b = who[order[s]], who[order[t]]
                     if a != b:
-                        shared = True
                         if sweep == 1:
                             left[count] = min(a, b)
                             right[count] = max(a, b)
                         count += 1
-            if sweep == 0 and not shared:
-                for s in range(start, end):
-                    lonely[order[s]] = True
+            if sweep == 0:
+                clean = end - start == 2 and (
+                    who[order[start]] != who[order[start + 1]]
+                    and side[order[start]] != side[order[start + 1]]
+                )
+                if not clean:
+                    for s in range(start, end):
+                        lonely[order[s]] = True
             start = end
         total = count
     return left, right, lonely
@@ -177,9 +217,10 @@ class Boundaries:
     edge_pairs : int64 array
         Sorted keys of the areas sharing a whole edge.
     lonely : int64 array
-        Areas with an edge that no other area has: on the edge of the map, or
-        where boundaries meet other than vertex to vertex (T-junctions, gaps,
-        overlaps).
+        Areas with an edge that is not cleanly shared (exactly two areas, one
+        on each side): on the edge of the map, or where boundaries meet other
+        than vertex to vertex (T-junctions, gaps, overlaps, duplicates), and
+        multi-part areas.
     """
 
     def __init__(self, values: np.ndarray):
@@ -194,12 +235,18 @@ class Boundaries:
         vid = np.empty_like(vid_sorted)
         vid[order] = vid_sorted
         self.vertex_pairs = sorted_unique(left * n + right)
-        lo, hi, who = _edges(coords, owner, vid)
+        ends = _ring_ends(owner, vid)
+        ring_owner = owner[ends]
+        first_ring = np.r_[True, ring_owner[1:] != ring_owner[:-1]]
+        lo, hi, who, side = _edges(coords, owner, vid, ends, first_ring)
         edge_key = lo * (int(vid.max()) + 1 if len(vid) else 1) + hi
         order = np.argsort(edge_key)
-        left, right, lonely = _edge_runs(order, edge_key, who)
+        left, right, lonely = _edge_runs(order, edge_key, who, side)
         self.edge_pairs = sorted_unique(left * n + right)
-        self.lonely = sorted_unique(who[lonely])
+        # a multi-part area's later parts cannot be told from holes in the coordinate
+        # stream, so the side of their edges is unknown: check those areas geometrically
+        multi = np.flatnonzero(shapely.get_type_id(values) == 6)
+        self.lonely = sorted_unique(np.concatenate([who[lonely], multi]))
 
 
 def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
@@ -215,12 +262,11 @@ def touching_pairs(values: np.ndarray, boundaries: Boundaries | None = None) -> 
     """Sorted keys ``i * n + j`` (``i < j``) of the geometries that intersect.
 
     Areas sharing a vertex intersect. Two areas that intersect without sharing
-    a vertex meet where an edge of one is not an edge of any other area (a
-    vertex on another's edge, crossing edges, one inside the other), so only
-    the areas with such a *lonely* edge are looked up in an STR-tree, and GEOS
-    ``intersects`` decides their bounding-box candidates. The result is
-    exactly ``intersects`` unless two areas coincide edge for edge while
-    overlapping a third.
+    a vertex meet where an edge of one is not cleanly shared with another area
+    on its other side (a vertex on another's edge, crossing edges, one area
+    inside or on top of another), so only the areas with such an edge are
+    looked up in an STR-tree, and GEOS ``intersects`` decides their
+    bounding-box candidates. The result is exactly ``intersects``.
     """
     n = len(values)
     boundaries = boundaries or Boundaries(values)
