@@ -155,46 +155,55 @@ def conditional_counts(y, draws, tail, stop, indptr, indices, data, first, sign,
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _quadratic(indptr, indices, data, x):
-    """sum_ij w_ij x_i x_j over a CSR matrix; the same sum whatever the number of threads."""
-    n = len(indptr) - 1
-    rows = np.empty(n)
+def _quadratic(indptr, indices, data, xs):
+    """sum_ij w_ij x_i x_j for each column x of ``xs`` (n, b).
+
+    Each row's sums are computed on their own and added up in one fixed order,
+    so the result does not depend on the number of threads; a neighbour's ``b``
+    values sit side by side, so one memory access serves every column.
+    """
+    n, b = xs.shape
+    rows = np.zeros((n, b))
     for i in numba.prange(n):
-        row = 0.0
         for s in range(indptr[i], indptr[i + 1]):
-            row += data[s] * x[indices[s]]
-        rows[i] = x[i] * row
-    return rows.sum()
+            w = data[s]
+            j = indices[s]
+            for c in range(b):
+                rows[i, c] += w * xs[j, c]
+        for c in range(b):
+            rows[i, c] *= xs[i, c]
+    return rows.sum(axis=0)
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _squared_differences(indptr, indices, data, x):
-    """sum_ij w_ij (x_i - x_j)**2 over a CSR matrix."""
-    n = len(indptr) - 1
-    rows = np.empty(n)
+def _squared_differences(indptr, indices, data, xs):
+    """sum_ij w_ij (x_i - x_j)**2 for each column x of ``xs`` (n, b); see :func:`_quadratic`."""
+    n, b = xs.shape
+    rows = np.zeros((n, b))
     for i in numba.prange(n):
-        row = 0.0
         for s in range(indptr[i], indptr[i + 1]):
-            diff = x[i] - x[indices[s]]
-            row += data[s] * diff * diff
-        rows[i] = row
-    return rows.sum()
+            w = data[s]
+            j = indices[s]
+            for c in range(b):
+                diff = xs[i, c] - xs[j, c]
+                rows[i, c] += w * diff * diff
+    return rows.sum(axis=0)
 
 
 def global_batch(kind, x, indptr, indices, data, seed_sequence, count) -> np.ndarray:
     """``count`` permutation values of ``z'Wz`` (kind "moran") or ``sum w (y_i - y_j)^2``.
 
-    One permuted copy of ``x`` exists at a time, so memory stays at ``O(n)``
-    whatever the number of permutations. The batch draws from its own
-    ``seed_sequence`` (spawned from the call's seed), so a batch gives the
-    same values wherever it runs.
+    The ``count`` permuted copies of ``x`` (a batch of a few) are the only
+    copies made, so memory stays at ``O(n)`` whatever the number of
+    permutations. The batch draws from its own ``seed_sequence`` (spawned from
+    the call's seed), so it gives the same values wherever it runs.
     """
     rng = np.random.default_rng(seed_sequence)
     kernel = _quadratic if kind == "moran" else _squared_differences
-    out = np.empty(count)
-    for b in range(count):
-        out[b] = kernel(indptr, indices, data, rng.permutation(x))
-    return out
+    xs = np.empty((len(x), count))
+    for c in range(count):
+        xs[:, c] = rng.permutation(x)
+    return kernel(indptr, indices, data, xs)
 
 
 def global_batches(kind, x, indptr, indices, data, seeds, counts) -> np.ndarray:
@@ -210,4 +219,4 @@ def global_batches(kind, x, indptr, indices, data, seeds, counts) -> np.ndarray:
 def observed_global(kind, x, indptr, indices, data) -> float:
     """The unpermuted value of :func:`global_batch`'s quantity."""
     kernel = _quadratic if kind == "moran" else _squared_differences
-    return float(kernel(indptr, indices, data, x))
+    return float(kernel(indptr, indices, data, np.asarray(x, dtype=np.float64)[:, None])[0])
