@@ -221,7 +221,7 @@ class GlobalResult:
     seed: int | None
     transform: str
     n: int
-    params: Mapping[str, Any] = field(default_factory=dict)
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
     notes: tuple[str, ...] = ()
     provenance: Provenance | None = field(default=None, compare=False)
 
