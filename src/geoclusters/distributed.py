@@ -1,30 +1,40 @@
-"""The optional distributed engine: Dask for contiguity and permutation inference.
+"""The optional distributed engine: a Dask client for the kernels of graph and stats.
 
-Contiguity building and conditional permutation inference are the two hot
-paths once areas run into the tens of thousands (LSOAs, output areas, H3
-cells). Both run on a Dask cluster when given a ``client``::
+Contiguity building and permutation inference are the hot paths once areas
+run into the hundreds of thousands (output areas, H3 cells, grids). They run
+on a Dask cluster when given a ``client``::
 
     from geoclusters.distributed import client
     with client() as dask_client:                     # a LocalCluster on this machine
         graph = contiguity(areas, client=dask_client)
         lisa = local_moran(values, graph, seed=1, client=dask_client)
+        moran_i = moran(values, graph, seed=1, client=dask_client)
 
 ``client("tcp://scheduler:8786")`` connects to a running cluster instead. The
 engine needs the ``dask`` extra: ``pip install "geoclusters[dask]"``.
 
+This module only adapts Dask: it makes and checks clients
+(:func:`client`, :func:`validate_client`, :func:`worker_threads`) and runs a
+list of chunks as tasks (:func:`run_chunks`). What is computed, and how the
+work is cut into chunks, is decided by :mod:`geoclusters.graph` and
+:mod:`geoclusters.stats` and done by the array kernels of
+``geoclusters._kernels``, the same code on both paths, through one function
+(``geoclusters._engine.map_chunks``).
+
 Results do not depend on the engine
 -----------------------------------
-*Permutation inference* (:func:`geoclusters.local_moran`,
-:func:`geoclusters.local_g`): the local path draws one matrix of neighbour
-indices from ``numpy.random.default_rng(seed)`` and shares it between all
-areas (as esda does). The Dask path draws the very same matrix on the client,
-sends it to every worker once, and counts each chunk of areas against it. So
-for a given seed the statistics, z-scores **and p-values are identical** to
-the local path's, whatever the chunk size and the number of workers. (The
-alternative, an independent stream per chunk from ``SeedSequence.spawn``,
-would have made p-values depend on the chunking and differ from the local
-path, for no gain: the shared matrix is ``permutations x max neighbours``
-integers, a few hundred kilobytes.)
+*Local permutation inference* (:func:`geoclusters.local_moran`,
+:func:`geoclusters.local_g`): one table of neighbour draws is made from
+``numpy.random.default_rng(seed)`` on the client and sent to every worker
+once; each task counts a run of consecutive areas against it. So for a seed
+every value, **p-values included, is identical** to the local path's, whatever
+the chunk size and the number of workers.
+
+*Global permutation inference* (:func:`geoclusters.moran`,
+:func:`geoclusters.geary`): the permutations come in batches of 8, each drawn
+from its own seed spawned from the call's (``numpy.random.SeedSequence``);
+tasks take whole batches, so the simulated values, and the p-value, are the
+local path's.
 
 *Contiguity* (:func:`geoclusters.contiguity`): the areas are ordered along a
 Hilbert curve of their bounding-box centres and cut into chunks of
@@ -32,21 +42,19 @@ consecutive areas, which are spatially compact. The client finds, with one
 bounding-box query of an STR-tree, each chunk's *halo*: the areas whose
 envelope comes within the tolerance of the chunk's. A worker receives the
 chunk and its halo (as WKB, which keeps every coordinate exactly) and applies
-the local builder's own rule to them, keeping each pair ``i < j`` only in the
-chunk that holds ``i``, so every pair is decided once, by the same GEOS
-predicates. The graph is identical to the local one. Links added by the
-``"nearest"`` island policy are computed on the client afterwards.
-
-What stays on the client: reading and validating the input, the permutation
-draws, the bounding-box query for halos, island links and assembling the
-result. Everything scales with ``n`` and is fast next to the work sent out.
+the local builder's own kernel to them, keeping each pair ``i < j`` only in
+the chunk that holds ``i``, so every pair is decided once, by the same rule.
+Links added by the ``"nearest"`` island policy are computed on the client.
 
 When it pays
 ------------
-Dask adds a fixed cost per call (scheduling, serialising the inputs). On the
-7,201 MSOAs a 2-core machine is faster without it; the engine is for larger
-inputs and for clusters with more cores than one machine. See
-``benchmarks/README.md`` for measured times.
+Dask adds a fixed cost per call (scheduling, serialising the inputs) and the
+local kernels already use every core of one machine (numba threads), so on
+one machine the engine gains little; it is for clusters with more cores than
+one machine. Each worker runs its chunks with one thread, so expect the
+permutation time to fall about in proportion to the worker threads, less the
+fixed cost of sending the graph (about 100 MB per million areas) to each
+worker. See ``docs/scale.md`` and ``benchmarks/README.md`` for measured times.
 """
 
 from __future__ import annotations

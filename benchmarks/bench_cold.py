@@ -1,0 +1,68 @@
+"""A new process, cold: what a command-line user waits for on the 228 TTWAs.
+
+Run from the repository root::
+
+    python benchmarks/bench_cold.py [--repeat 5]
+
+Each measurement is a fresh ``python`` process (wall time, imports
+included): read the TTWA boundaries, build the queen graph, run local Moran
+with 999 permutations. geoclusters' compiled kernels are cached by numba
+(``cache=True``) next to the package, so only the very first process after an
+install or an edit compiles them; that first run is reported apart (the
+cache is cleared before it). ``import mapclassify`` is timed alone: with numba
+installed it compiles a function on import, which every map-drawing command
+pays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+from _timing import REPO, data_dir
+
+SCRIPT = """
+import numpy as np
+import geoclusters as gc
+areas = gc.read_areas({path!r}, code="ttwa11cd", name="ttwa11nm")
+graph = gc.contiguity(areas)
+result = gc.local_moran(np.log(areas.geometry.area), graph, permutations=999, seed=1)
+assert len(result.ids) == 228
+"""
+
+
+def wall(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    code = SCRIPT.format(path=str(data_dir() / "ttwa2011" / "ttwa_2011_uk_bsc_bng.gpkg"))
+    cache = REPO / "src" / "geoclusters" / "_kernels" / "__pycache__"
+    shutil.rmtree(cache, ignore_errors=True)
+    first = wall(code)
+    cold = statistics.median(wall(code) for _ in range(args.repeat))
+    python_only = statistics.median(wall("import numpy, pandas") for _ in range(args.repeat))
+    imports = statistics.median(
+        wall("import geoclusters.stats, geoclusters.graph") for _ in range(3)
+    )
+    mapclassify = statistics.median(wall("import mapclassify") for _ in range(3))
+    print("| new process on the 228 TTWAs | median s |")
+    print("|---|---:|")
+    print(f"| read + queen + local Moran (999), numba cache empty (compiles) | {first:.2f} |")
+    print(f"| read + queen + local Moran (999), numba cache filled | {cold:.2f} |")
+    print(f"| of which `import numpy, pandas` alone | {python_only:.2f} |")
+    print(f"| `import geoclusters.stats, geoclusters.graph` | {imports:.2f} |")
+    print(f"| `import mapclassify` (numba installed) | {mapclassify:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
