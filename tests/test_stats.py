@@ -78,7 +78,9 @@ def test_columbus_geary_matches_esda(columbus):
 def test_columbus_local_moran_matches_esda(columbus):
     crime, graph = columbus
     result = gc.local_moran(crime, graph, permutations=9999, seed=7, alternative="directed")
-    reference = esda.Moran_Local(crime.to_numpy(), graph, permutations=9999, seed=7)
+    # permutations=0: esda's values without its numba engine, which compiles for minutes in
+    # every new process; the pseudo p-values are compared in the slow test below
+    reference = esda.Moran_Local(crime.to_numpy(), graph, permutations=0)
     np.testing.assert_allclose(result.statistic, reference.Is, rtol=0, atol=1e-10)
     esda_quadrants = np.array(["HH", "LH", "LL", "HL"])[reference.q - 1]
     assert (result.quadrant == esda_quadrants).all()
@@ -88,6 +90,13 @@ def test_columbus_local_moran_matches_esda(columbus):
     binary = gc.local_moran(crime, graph, permutations=0, transform="b")
     reference_b = esda.Moran_Local(crime.to_numpy(), graph, transformation="b", permutations=0)
     np.testing.assert_allclose(binary.statistic, reference_b.Is, rtol=0, atol=1e-10)
+
+
+@pytest.mark.slow
+def test_columbus_local_moran_pvalues_match_esda(columbus):
+    crime, graph = columbus
+    result = gc.local_moran(crime, graph, permutations=9999, seed=7, alternative="directed")
+    reference = esda.Moran_Local(crime.to_numpy(), graph, permutations=9999, seed=7)
     # different random streams, same null distribution: pseudo p-values close (with 9,999
     # permutations the Monte Carlo error of each is below 0.005)
     assert np.abs(result.p_value - reference.p_sim).max() < 0.03
@@ -106,23 +115,40 @@ def test_columbus_local_g_matches_esda(columbus, star, transform):
         transform=transform,
         alternative="directed",
     )
-    with pytest.warns(UserWarning) if star and transform == "r" else _no_warning():
-        reference = esda.G_Local(
-            crime.to_numpy(),
-            graph,
-            transform=transform.upper(),
-            star=star,
-            seed=3,
-            permutations=9999,
-        )
+    reference = _esda_g(crime, graph, star, transform, permutations=0)
     np.testing.assert_allclose(result.statistic, reference.Gs, rtol=0, atol=1e-10)
     np.testing.assert_allclose(result.expected, reference.EGs, rtol=0, atol=1e-12)
     if transform == "b":
         # esda's moments are exact for binary weights
         np.testing.assert_allclose(result.z, reference.Zs, rtol=0, atol=1e-9)
-    assert np.abs(result.p_value - reference.p_sim).max() < 0.03
     assert result.name == ("local_g_star" if star else "local_g")
     assert result.quadrant is None
+
+
+def _esda_g(crime, graph, star, transform, permutations):
+    with pytest.warns(UserWarning) if star and transform == "r" else _no_warning():
+        return esda.G_Local(
+            crime.to_numpy(),
+            graph,
+            transform=transform.upper(),
+            star=star,
+            seed=3,
+            permutations=permutations,
+            n_jobs=1,
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("transform", ["r", "b"])
+@pytest.mark.parametrize("star", [True, False])
+def test_columbus_local_g_pvalues_match_esda(columbus, star, transform):
+    crime, graph = columbus
+    result = gc.local_g(
+        crime, graph, permutations=9999, seed=3, star=star, transform=transform,
+        alternative="directed",
+    )  # fmt: skip
+    reference = _esda_g(crime, graph, star, transform, permutations=9999)
+    assert np.abs(result.p_value - reference.p_sim).max() < 0.03
 
 
 class _no_warning:
