@@ -199,6 +199,20 @@ def _edge_runs(order, key, who, side):
     return left, right, lonely
 
 
+def _packed_order(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Positions sorting ``key`` by its high bits, and those bits, with one ``np.sort``.
+
+    The positions are packed into the low bits of the hash, which costs a third
+    of an ``argsort`` and a gather; equal truncated hashes still only make a
+    run whose points the walk compares exactly.
+    """
+    bits = np.uint64(max(1, (len(key) - 1).bit_length()))
+    packed = (key >> bits) << bits
+    packed |= np.arange(len(key), dtype=np.uint64)
+    packed.sort()
+    return (packed & ((np.uint64(1) << bits) - np.uint64(1))).astype(np.int64), packed >> bits
+
+
 def sorted_unique(keys: np.ndarray) -> np.ndarray:
     """``np.unique`` by sorting (numpy 2.4's hash-based unique is 10-100x slower here)."""
     keys = np.sort(keys)
@@ -228,10 +242,9 @@ class Boundaries:
         coords, owner = shapely.get_coordinates(values, return_index=True)
         coords = np.ascontiguousarray(coords + 0.0)
         owner = owner.astype(np.int64)
-        key = _hash(coords[:, 0], coords[:, 1])
-        order = np.argsort(key)
+        order, key = _packed_order(_hash(coords[:, 0], coords[:, 1]))
         # gathered once into hash order, the walk below reads memory in sequence
-        vid_sorted, left, right = _vertices(key[order], coords[order], owner[order])
+        vid_sorted, left, right = _vertices(key, coords[order], owner[order])
         vid = np.empty_like(vid_sorted)
         vid[order] = vid_sorted
         self.vertex_pairs = sorted_unique(left * n + right)
