@@ -28,8 +28,13 @@ def neighbour_draws(seed, n: int, width: int, permutations: int) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _unit_counts(y, ymax, i, a, k, data, indices, draws, sign, tail, stop):
-    """(larger, smaller, done) for one unit ``i`` whose weights are ``data[a : a + k]``."""
+def _unit_counts(y, ymax, i, a, k, data, indices, draws, drawn, after, sign, tail, stop):
+    """(larger, smaller, done) for one unit ``i`` whose weights are ``data[a : a + k]``.
+
+    ``drawn`` and ``after`` hold ``y[draws]`` and ``y[draws + 1]``: the unit
+    reads its simulated neighbour values from these small tables, in order,
+    instead of from all of ``y`` at random, so the loop stays in cache.
+    """
     permutations = draws.shape[0]
     if sign == 0:
         return permutations, permutations, permutations
@@ -45,10 +50,10 @@ def _unit_counts(y, ymax, i, a, k, data, indices, draws, sign, tail, stop):
     for p in range(permutations):
         lag = 0.0
         for t in range(k):
-            d = draws[p, t]
-            if d >= i:
-                d += 1
-            lag += data[a + t] * y[d]
+            if draws[p, t] < i:
+                lag += data[a + t] * drawn[p, t]
+            else:
+                lag += data[a + t] * after[p, t]
         if lag >= observed - tol:
             above += 1
         if lag <= observed + tol:
@@ -71,7 +76,7 @@ def _unit_counts(y, ymax, i, a, k, data, indices, draws, sign, tail, stop):
 
 
 @numba.njit(parallel=True, cache=True, nogil=True)
-def _counts_parallel(y, indptr, indices, data, first, draws, sign, tail, stop):
+def _counts_parallel(y, indptr, indices, data, first, draws, drawn, after, sign, tail, stop):
     m = len(indptr) - 1
     ymax = np.max(np.abs(y))
     larger = np.zeros(m, dtype=np.int64)
@@ -81,13 +86,14 @@ def _counts_parallel(y, indptr, indices, data, first, draws, sign, tail, stop):
         k = indptr[r + 1] - indptr[r]
         if k > 0:
             larger[r], smaller[r], done[r] = _unit_counts(
-                y, ymax, first + r, indptr[r], k, data, indices, draws, sign[r], tail, stop
-            )
+                y, ymax, first + r, indptr[r], k, data, indices, draws, drawn, after, sign[r],
+                tail, stop,
+            )  # fmt: skip
     return larger, smaller, done
 
 
 @numba.njit(cache=True, nogil=True)
-def _counts_serial(y, indptr, indices, data, first, draws, sign, tail, stop):
+def _counts_serial(y, indptr, indices, data, first, draws, drawn, after, sign, tail, stop):
     m = len(indptr) - 1
     ymax = np.max(np.abs(y))
     larger = np.zeros(m, dtype=np.int64)
@@ -97,8 +103,9 @@ def _counts_serial(y, indptr, indices, data, first, draws, sign, tail, stop):
         k = indptr[r + 1] - indptr[r]
         if k > 0:
             larger[r], smaller[r], done[r] = _unit_counts(
-                y, ymax, first + r, indptr[r], k, data, indices, draws, sign[r], tail, stop
-            )
+                y, ymax, first + r, indptr[r], k, data, indices, draws, drawn, after, sign[r],
+                tail, stop,
+            )  # fmt: skip
     return larger, smaller, done
 
 
@@ -141,13 +148,16 @@ def conditional_counts(y, draws, tail, stop, indptr, indices, data, first, sign,
         simulations done per unit (fewer than ``permutations`` when stopped).
     """
     kernel = _counts_parallel if parallel else _counts_serial
+    y = np.ascontiguousarray(y, dtype=np.float64)
     return kernel(
-        np.ascontiguousarray(y, dtype=np.float64),
+        y,
         np.ascontiguousarray(indptr, dtype=np.int64),
         np.ascontiguousarray(indices, dtype=np.int64),
         np.ascontiguousarray(data, dtype=np.float64),
         int(first),
         draws,
+        y[draws],
+        y[draws + 1],
         np.ascontiguousarray(sign, dtype=np.int8),
         int(tail),
         int(stop),
