@@ -142,7 +142,7 @@ def floor_kernel(z, matrix, seed=0):
 # the run
 
 
-def run(kinds, sizes, repeat: int, skip_slow: bool) -> list[dict]:
+def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) -> list[dict]:
     import esda
     import pygeoda
     from libpysal.graph import Graph
@@ -191,7 +191,9 @@ def run(kinds, sizes, repeat: int, skip_slow: bool) -> list[dict]:
             frame = areas.to_frame("geometry")
             plain = frame.reset_index(drop=True)
 
-            for rook in (False, True):
+            if only_local:
+                queen = gc.contiguity(areas)
+            for rook in () if only_local else (False, True):
                 task = "rook contiguity" if rook else "queen contiguity"
                 t, m, graph = measure(lambda: gc.contiguity(areas, rook=rook), reps)
                 record(kind, n, task, "geoclusters.contiguity", t, m, f"{graph.n_edges} pairs")
@@ -279,7 +281,9 @@ def run(kinds, sizes, repeat: int, skip_slow: bool) -> list[dict]:
             )
             record(kind, n, "local G*, 999 perm.", "pygeoda.local_gstar (lookup)", t, m)
 
-            for name, ref_func in (("moran", esda.Moran), ("geary", esda.Geary)):
+            for name, ref_func in (
+                () if only_local else (("moran", esda.Moran), ("geary", esda.Geary))
+            ):
                 task = f"global {name.title()}, 99 perm."
                 func = getattr(gc, name)
                 t, m, ours = measure(
@@ -345,9 +349,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-slow", action="store_true", help="no esda/pygeoda-complete at 1M")
     parser.add_argument("--table", action="store_true", help="only rewrite the README table")
+    parser.add_argument(
+        "--only-local", action="store_true", help="only the local statistics (graph untimed)"
+    )
     args = parser.parse_args()
     if not args.table:
-        run(args.maps, args.sizes, args.repeat, args.skip_slow)
+        run(args.maps, args.sizes, args.repeat, args.skip_slow, args.only_local)
     write_table()
 
 
