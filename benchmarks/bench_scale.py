@@ -224,7 +224,7 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) ->
             agree = np.nanmax(np.abs(directed.p_value - floor)) if n < 1_000_000 else float("nan")
             record(kind, n, "local Moran, 999 perm.", "floor kernel (numba)", t, m,
                    f"max |p - geoclusters directed p| = {agree:.3g}")  # fmt: skip
-            if not (skip_slow and big):
+            if not (skip_slow and (big or only_local)):
                 t, m, ref = measure(
                     lambda: esda.Moran_Local(
                         values, queen, permutations=PERMUTATIONS, n_jobs=2, seed=0,
@@ -239,7 +239,7 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) ->
             wq = pygeoda.queen_weights(gda)
             data = list(values)
             geoda = {"permutations": PERMUTATIONS, "cpu_threads": 2, "seed": 1}
-            if not (skip_slow and big):
+            if not (skip_slow and (big or only_local)):
                 t, m, _ = measure(
                     lambda: pygeoda.local_moran(wq, data, permutations=PERMUTATIONS,
                                                 cpu_threads=2, seed=1), reps)  # fmt: skip
@@ -258,7 +258,7 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) ->
             star = gc.local_g(y, queen, permutations=0)
             t, m, _ = measure(lambda: floor_kernel(values, matrix), reps)
             record(kind, n, "local G*, 999 perm.", "floor kernel (numba)", t, m)
-            if not (skip_slow and big):
+            if not (skip_slow and (big or only_local)):
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     t, m, ref = measure(
@@ -290,7 +290,7 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) ->
                     lambda: func(y, queen, permutations=GLOBAL_PERMUTATIONS, seed=0), reps
                 )
                 record(kind, n, task, f"geoclusters.{name}", t, m, f"p = {ours.p_value:.3g}")
-                if not (skip_slow and big):
+                if not (skip_slow and (big or only_local)):
                     t, m, _ = measure(
                         lambda: ref_func(values, queen, permutations=GLOBAL_PERMUTATIONS), reps
                     )
