@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 import geoclusters as gc
+from geoclusters.counts import TOTAL
 
 SECTORS = [f"sector{k}" for k in range(1, 7)]
 PERIODS = ["2019", "2023"]
@@ -64,8 +65,10 @@ def inputs(side: int, seed: int = 0) -> tuple[gpd.GeoDataFrame, pd.DataFrame]:
     pieces = []
     for p, period in enumerate(PERIODS):
         values = np.round(total[:, None] * share[p])
-        for s, sector in enumerate([*SECTORS, gc.counts.TOTAL]):
-            column = values[:, s] if s < len(SECTORS) else total
+        # the other industries: half the base, so a total is never below its sectors
+        everything = values.sum(axis=1) + np.round(total / 2)
+        for s, sector in enumerate([*SECTORS, TOTAL]):
+            column = values[:, s] if s < len(SECTORS) else everything
             pieces.append(
                 pd.DataFrame({"area": codes, "sector": sector, "period": period, "value": column})
             )
