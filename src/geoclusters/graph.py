@@ -224,19 +224,27 @@ def _from_pairs(ids: pd.Index, rows, cols, weights=None) -> Graph:
     matrix = sparse.csr_array((data, (rows, cols)), shape=(n, n))
     matrix.sum_duplicates()
     matrix.sort_indices()
-    isolated = np.flatnonzero(np.diff(matrix.indptr) == 0)
-    focal = np.concatenate([np.repeat(np.arange(n), np.diff(matrix.indptr)), isolated])
-    neighbor = np.concatenate([matrix.indices.astype(np.int64), isolated])
-    weight = np.concatenate([matrix.data, np.zeros(len(isolated))])
-    order = np.lexsort((neighbor, focal))
+    # the sorted rows are already in canonical order: each isolate's self-loop goes into
+    # its empty row, in place, so nothing needs sorting again
+    degree = np.diff(matrix.indptr)
+    isolated = degree == 0
+    size = np.where(isolated, 1, degree)
+    starts = np.concatenate([[0], np.cumsum(size)[:-1]])
+    focal = np.repeat(np.arange(n), size)
+    neighbor = np.empty(len(focal), dtype=np.int64)
+    weight = np.zeros(len(focal))
+    slots = np.repeat(starts - matrix.indptr[:-1], degree) + np.arange(matrix.nnz)
+    neighbor[slots] = matrix.indices
+    weight[slots] = matrix.data
+    neighbor[starts[isolated]] = np.flatnonzero(isolated)
     labels = pd.Index(np.asarray(ids))
     index = pd.MultiIndex(
         levels=[labels, labels],
-        codes=[focal[order], neighbor[order]],
+        codes=[focal, neighbor],
         names=["focal", "neighbor"],
         verify_integrity=False,
     )
-    return Graph(pd.Series(weight[order], index=index, name="weight"), is_sorted=True)
+    return Graph(pd.Series(weight, index=index, name="weight"), is_sorted=True)
 
 
 def _symmetric_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -254,7 +254,12 @@ class Boundaries:
         lo, hi, who, side = _edges(coords, owner, vid, ends, first_ring)
         edge_key = lo * (int(vid.max()) + 1 if len(vid) else 1) + hi
         order = np.argsort(edge_key)
-        left, right, lonely = _edge_runs(order, edge_key, who, side)
+        # gathered into key order, the walk reads memory in sequence
+        left, right, lonely_sorted = _edge_runs(
+            np.arange(len(order)), edge_key[order], who[order], side[order]
+        )
+        lonely = np.zeros(len(order), dtype=bool)
+        lonely[order] = lonely_sorted
         self.edge_pairs = sorted_unique(left * n + right)
         # a multi-part area's later parts cannot be told from holes in the coordinate
         # stream, so the side of their edges is unknown: check those areas geometrically
