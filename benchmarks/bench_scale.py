@@ -142,7 +142,8 @@ def floor_kernel(z, matrix, seed=0):
 # the run
 
 
-def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) -> list[dict]:
+def run(kinds, sizes, repeat: int, skip_slow: bool, only: str | None = None) -> list[dict]:
+    only_local = only == "local"
     import esda
     import pygeoda
     from libpysal.graph import Graph
@@ -209,6 +210,8 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only_local: bool = False) ->
                 if not rook:
                     queen = graph
 
+            if only == "graph":
+                continue
             matrix = queen.transform("r").sparse.tocsr()
             values = y.to_numpy()
             z = (values - values.mean()) / values.std()
@@ -350,11 +353,13 @@ def main() -> None:
     parser.add_argument("--skip-slow", action="store_true", help="no esda/pygeoda-complete at 1M")
     parser.add_argument("--table", action="store_true", help="only rewrite the README table")
     parser.add_argument(
-        "--only-local", action="store_true", help="only the local statistics (graph untimed)"
+        "--only",
+        choices=["graph", "local"],
+        help="only contiguity, or only the local statistics (graph untimed)",
     )
     args = parser.parse_args()
     if not args.table:
-        run(args.maps, args.sizes, args.repeat, args.skip_slow, args.only_local)
+        run(args.maps, args.sizes, args.repeat, args.skip_slow, args.only)
     write_table()
 
 
