@@ -321,12 +321,13 @@ def _strict_rook(values: np.ndarray, keys: np.ndarray, boundaries: Boundaries) -
     n = len(values)
     left, right = keys // n, keys % n
     keep = _member(keys, boundaries.edge_pairs)
+    ask = np.flatnonzero(~keep)
+    a, b = left[ask], right[ask]
     # bounding boxes meeting in a single point: the areas can only meet in that point
-    bounds = shapely.bounds(values)
-    lo = np.maximum(bounds[left, :2], bounds[right, :2])
-    hi = np.minimum(bounds[left, 2:], bounds[right, 2:])
-    point = (lo == hi).all(axis=1)
-    ask = ~keep & ~point
+    bounds_a, bounds_b = shapely.bounds(values[a]), shapely.bounds(values[b])
+    lo = np.maximum(bounds_a[:, :2], bounds_b[:, :2])
+    hi = np.minimum(bounds_a[:, 2:], bounds_b[:, 2:])
+    ask = ask[~(lo == hi).all(axis=1)]
     keep[ask] = rook_pairs(values[left[ask]], values[right[ask]], 0.0)
     return keep
 
