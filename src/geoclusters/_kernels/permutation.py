@@ -31,11 +31,15 @@ def neighbour_draws(seed, n: int, width: int, permutations: int) -> np.ndarray:
 def _unit_counts(y, ymax, i, a, k, data, indices, draws, drawn, after, sign, tail, stop):
     """(larger, smaller, done) for one unit ``i`` whose weights are ``data[a : a + k]``.
 
-    ``drawn`` and ``after`` hold ``y[draws]`` and ``y[draws + 1]``: the unit
-    reads its simulated neighbour values from these small tables, in order,
-    instead of from all of ``y`` at random, so the loop stays in cache.
+    ``draws``, ``drawn`` and ``after`` are transposed (neighbour slot x
+    permutation): the draws and the values ``y[draws]`` and ``y[draws + 1]``.
+    A unit reads its simulated neighbour values from these small tables,
+    slot by slot along all permutations, in order, instead of from all of
+    ``y`` at random: the loop stays in cache and vectorises. Each simulated
+    lag is still summed over the slots in order, so both loops below give the
+    same sums.
     """
-    permutations = draws.shape[0]
+    permutations = draws.shape[1]
     if sign == 0:
         return permutations, permutations, permutations
     observed = 0.0
@@ -47,18 +51,25 @@ def _unit_counts(y, ymax, i, a, k, data, indices, draws, drawn, after, sign, tai
     above = 0
     below = 0
     count = permutations
-    for p in range(permutations):
-        lag = 0.0
+    if stop == 0:
+        lags = np.zeros(permutations)
         for t in range(k):
-            if draws[p, t] < i:
-                lag += data[a + t] * drawn[p, t]
-            else:
-                lag += data[a + t] * after[p, t]
-        if lag >= observed - tol:
-            above += 1
-        if lag <= observed + tol:
-            below += 1
-        if stop > 0:
+            weight = data[a + t]
+            for p in range(permutations):
+                value = drawn[t, p] if draws[t, p] < i else after[t, p]
+                lags[p] += weight * value
+        for p in range(permutations):
+            above += lags[p] >= observed - tol
+            below += lags[p] <= observed + tol
+    else:
+        for p in range(permutations):
+            lag = 0.0
+            for t in range(k):
+                lag += data[a + t] * (drawn[t, p] if draws[t, p] < i else after[t, p])
+            if lag >= observed - tol:
+                above += 1
+            if lag <= observed + tol:
+                below += 1
             up = above if sign > 0 else below
             down = below if sign > 0 else above
             if tail == UPPER:
@@ -155,9 +166,9 @@ def conditional_counts(y, draws, tail, stop, indptr, indices, data, first, sign,
         np.ascontiguousarray(indices, dtype=np.int64),
         np.ascontiguousarray(data, dtype=np.float64),
         int(first),
-        draws,
-        y[draws],
-        y[draws + 1],
+        np.ascontiguousarray(draws.T),
+        np.ascontiguousarray(y[draws.T]),
+        np.ascontiguousarray(y[draws.T + 1]),
         np.ascontiguousarray(sign, dtype=np.int8),
         int(tail),
         int(stop),
