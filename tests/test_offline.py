@@ -148,7 +148,7 @@ def headless(page: Path, tmp_path: Path, *action: str) -> subprocess.CompletedPr
             "--headless",
             "--no-sandbox",
             "--disable-gpu",
-            '--host-resolver-rules=MAP * ~NOTFOUND',
+            "--host-resolver-rules=MAP * ~NOTFOUND",
             "--disable-background-networking",
             "--disable-component-update",
             "--disable-sync",
@@ -184,9 +184,7 @@ def test_browser_without_network_draws_polygons_and_legend(offline_page, online_
     # every square plus the conurbation outline (not filled), each drawn with a real extent
     assert len(shapes) == N_AREAS + 1
     fills = sorted(fill for fill, _ in shapes)
-    expected = sorted(
-        maps.TYPE_COLOURS[t] for row in _grid.TYPES for t in row
-    )
+    expected = sorted(maps.TYPE_COLOURS[t] for row in _grid.TYPES for t in row)
     assert sorted(f for f in fills if f != "none") == expected
     for _, d in shapes:
         xy = np.array(re.findall(r"-?\d+(?:\.\d+)?", d), dtype=float).reshape(-1, 2)
