@@ -160,3 +160,24 @@ def on_page_content(html: str, page, **kwargs) -> str:
     if left:
         log.warning("%s still shows Sphinx roles %s", page.file.src_uri, ", ".join(left))
     return html
+
+
+def on_post_page(output: str, page, config, **kwargs) -> str:
+    """The API index links every public name, so a new one cannot go unlisted."""
+    if page.file.src_uri != "api/index.md":
+        return output
+    import sys
+    from pathlib import Path
+
+    src = str(Path(config.config_file_path).parent / "src")
+    if src not in sys.path:
+        sys.path.insert(0, src)
+    import geoclusters
+
+    linked = set(
+        re.findall(r'<a class="autorefs autorefs-internal"[^>]*><code>([^<]+)</code></a>', output)
+    )
+    missing = sorted(n for n in geoclusters.__all__ if not n.startswith("_") and n not in linked)
+    if missing:
+        log.warning("api/index.md does not link the public names %s", ", ".join(missing))
+    return output
