@@ -80,6 +80,8 @@ def test_offline_page_has_no_web_script_or_style(offline_page, online_html):
     assert 't.version="1.9.3"' in html
     assert 'widget("ui.draggable"' in html
     assert "data:font/woff2;base64," in html and "data:image/png;base64," in html
+    # a second pass finds nothing more to do
+    assert inline_assets(html) == html
     # the map itself is unchanged: the same GeoJSON as folium's page
     blobs = re.findall(r"_add\((\{.*?\})\);", online_html)
     assert len(blobs) == 2

@@ -272,7 +272,7 @@ def inline_assets(html: str, *, unknown: str = "raise") -> str:
             warnings.warn(message, UserWarning, stacklevel=2)
     # after the inlined leaflet.css, whose grey it overrides
     end = re.search(r"</head\s*>", out, re.IGNORECASE)
-    if end is not None:
+    if end is not None and _BACKGROUND not in out:
         out = out[: end.start()] + _BACKGROUND + out[end.start() :]
     return out
 
