@@ -52,6 +52,9 @@ from .provenance import ATTRS_KEY, Provenance, attach
 DEFAULT_WEIGHTS: dict[str, float] = {"shared": 0.4, "flow": 0.3, "similarity": 0.3}
 """Weights of the three scores in a link's strength (rescaled over the scores known)."""
 
+DEFAULT_MIN_STRENGTH = 0.3
+"""Weakest link that may join a conurbation."""
+
 LINK_COLUMNS = [
     "from",
     "to",
@@ -302,7 +305,7 @@ def link_table(
     periods: Sequence[str] | None = None,
     weights: Mapping[str, float] | None = None,
     flow_scale: float = 0.05,
-    min_strength: float = 0.3,
+    min_strength: float = DEFAULT_MIN_STRENGTH,
 ) -> pd.DataFrame:
     """Score and explain every link between neighbouring cluster areas.
 
@@ -577,7 +580,7 @@ def _pair_flows(flows: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.ndarray
 # --------------------------------------------------------------------------- merging
 
 METHODS = ("cohesion", "louvain", "components")
-LINKAGES = ("member", "average", "single")
+LINKAGES = ("geometric", "member", "average", "single")
 
 
 def kept_graph(links: pd.DataFrame, clusters: Iterable[str] | None = None) -> nx.Graph:
@@ -599,7 +602,7 @@ def find_hubs(
     *,
     min_bloc: int = 2,
     min_blocs: int = 2,
-    min_degree: int = 1,
+    min_degree: int = 4,
 ) -> list[str]:
     """Areas that tie together blocs of clusters that are not otherwise tied.
 
@@ -618,8 +621,10 @@ def find_hubs(
         Smallest piece that counts as a bloc.
     min_blocs : int, default 2
         How many blocs a hub must tie together.
-    min_degree : int, default 1
-        Fewest kept links a hub has.
+    min_degree : int, default 4
+        Fewest kept links a hub has. Two would do to tie two blocs; four keeps
+        an ordinary member of a chain (Brighton between Eastbourne and Crawley
+        when the weaker Sussex links are not kept) from being taken for a hub.
 
     Returns
     -------
@@ -647,9 +652,9 @@ def cohesive_conurbations(
     method: Literal["cohesion", "louvain", "components"] = "cohesion",
     hubs: Iterable[str] | Literal["auto"] | None = "auto",
     min_strength: float | None = None,
-    linkage: Literal["member", "average", "single"] = "member",
+    linkage: Literal["member", "geometric", "average", "single"] = "member",
     max_members: int | None = 8,
-    max_diameter: int | None = 3,
+    max_diameter: int | None = 2,
     min_members: int = 2,
     resolution: float = 1.0,
     seed: int = 0,
@@ -668,9 +673,10 @@ def cohesive_conurbations(
       member of the smaller group must be, on average, that strongly tied to
       the other. One link of strength s joins a single area to a group when
       s >= ``min_strength``, but joins two groups of three only when
-      s / 3 >= ``min_strength``. ``linkage="average"`` divides by the product
-      of the sizes (every pair counts, untied pairs as 0); ``"single"`` takes
-      the strongest link (a chain, capped only by size and diameter).
+      s / 3 >= ``min_strength``. ``linkage="geometric"`` divides by the
+      geometric mean of the sizes, ``"average"`` by their product (every pair
+      counts, untied pairs as 0); ``"single"`` takes the strongest link (a
+      chain, held back only by the size and diameter caps).
     - ``"louvain"``: Louvain communities of the kept-link graph weighted by
       strength (:func:`networkx.community.louvain_communities`, with
       ``resolution`` and ``seed``), split into connected pieces.
@@ -695,11 +701,13 @@ def cohesive_conurbations(
         Smallest tie that merges (``"cohesion"``); the links' ``kept`` column
         is used as given when ``None``, and otherwise links weaker than this
         are not kept.
-    linkage : {"member", "average", "single"}, default "member"
+    linkage : {"member", "geometric", "average", "single"}, default "member"
         The tie between two groups (``"cohesion"``).
     max_members : int or None, default 8
-        Largest conurbation (``"cohesion"``); ``None`` for no cap.
-    max_diameter : int or None, default 3
+        Largest conurbation (``"cohesion"``); ``None`` for no cap. A safety
+        net: on the GB TTWAs the diameter already keeps every conurbation
+        below it.
+    max_diameter : int or None, default 2
         Largest number of kept links between two members (``"cohesion"``).
     min_members : int, default 2
         Smallest group called a conurbation.
@@ -757,11 +765,7 @@ def cohesive_conurbations(
             set(piece) for c in communities for piece in nx.connected_components(graph.subgraph(c))
         ]
     else:
-        floor = (
-            float(links.loc[links["kept"].astype(bool), "strength"].min())
-            if min_strength is None
-            else min_strength
-        )
+        floor = _min_strength(links) if min_strength is None else min_strength
         groups = _agglomerate(graph, floor, linkage, max_members, max_diameter)
     table = _partition(groups, codes, hub_list, min_members)
     parameters = {
@@ -784,6 +788,12 @@ def cohesive_conurbations(
     )
     table.attrs["hubs"] = hub_list
     return table
+
+
+def _min_strength(links: pd.DataFrame) -> float:
+    """The ``min_strength`` the links were kept with."""
+    parameters = links.attrs.get(ATTRS_KEY, {}).get("parameters", {})
+    return float(parameters.get("min_strength", DEFAULT_MIN_STRENGTH))
 
 
 def _clusters(links: pd.DataFrame, clusters) -> list[str]:
@@ -820,6 +830,8 @@ def _agglomerate(
             na, nb = len(groups[ga]), len(groups[gb])
             if linkage == "member":
                 tie = sum(strengths) / min(na, nb)
+            elif linkage == "geometric":
+                tie = sum(strengths) / np.sqrt(na * nb)
             elif linkage == "average":
                 tie = sum(strengths) / (na * nb)
             else:

@@ -1,0 +1,217 @@
+"""Which merging rule makes conurbations a planner would recognise: measured on the real map.
+
+Builds the links between the creative clusters of the 218 GB Travel to Work
+Areas (the examples' approximate counts: local-authority business counts moved
+by area, see ``examples/_realdata.py``), with 2021 Census commuting moved from
+local authorities onto TTWAs, and merges them by every rule tried. For each
+rule it prints the conurbation holding Tunbridge Wells, the largest
+conurbation, the number of conurbations and the checks of issue 9; then every
+link of Tunbridge Wells with its strength and why.
+
+Run it::
+
+    GEOCLUSTERS_DATA=../shared/data python benchmarks/conurbation_rules.py
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from functools import cache
+
+import pandas as pd
+from _timing import REPO, data_dir
+
+sys.path.insert(0, str(REPO / "examples"))
+
+import _realdata as real
+
+import geoclusters as gc
+from geoclusters import _linkage as linkage
+
+TUNBRIDGE_WELLS = "E30000281"
+LONDON = "E30000234"
+CORE = ["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton"]
+
+
+@cache
+def local_authority_lookup() -> pd.DataFrame:
+    """Local authority (Census 2021 codes) -> TTWA 2011 weights.
+
+    The derived LAD 2023 weights (MSOA representative points; approximate) for
+    the authorities that still exist in 2023; the 17 Cumbrian, North Yorkshire
+    and Somerset districts of the 2021 Census, merged in 2023, get weights from
+    the official LSOA -> TTWA lookup instead, counting their LSOAs (whose names
+    carry the district's name; LSOAs hold roughly equal populations).
+    """
+    derived = pd.read_csv(data_dir() / "lookups/lad23_ttwa11_weights_derived.csv", dtype=str)
+    derived = derived.rename(columns={"lad23cd": "source", "ttwa11cd": "target"})
+    derived["weight"] = derived["weight"].astype(float)
+    flows = census_flows()
+    names = flows.attrs["names"]
+    missing = sorted(set(names) - set(derived["source"]))
+    lsoas = pd.read_csv(
+        data_dir() / "lookups/lsoa11_ttwa11_uk.csv", dtype=str, encoding="utf-8-sig"
+    )
+    lsoas["district"] = lsoas["LSOA11NM"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
+    pieces = []
+    for code in missing:
+        # Somerset West and Taunton (2019) is the former Taunton Deane and West Somerset
+        districts = (
+            ["Taunton Deane", "West Somerset"]
+            if names[code] == "Somerset West and Taunton"
+            else [names[code]]
+        )
+        rows = lsoas[lsoas["district"].isin(districts)]
+        if rows.empty:
+            raise SystemExit(f"no LSOAs named after {names[code]!r}")
+        share = rows.groupby("TTWA11CD").size() / len(rows)
+        pieces.append(
+            pd.DataFrame({"source": code, "target": share.index, "weight": share.to_numpy()})
+        )
+    return pd.concat([derived[["source", "target", "weight"]], *pieces], ignore_index=True)
+
+
+@cache
+def census_flows() -> pd.DataFrame:
+    """Census 2021 commuters, residence -> workplace, local authorities of England and Wales."""
+    path = data_dir() / "commuting/census2021_odwp01ew_ltla.csv.gz"
+    flows = linkage.read_census_flows(path)
+    raw = pd.read_csv(path, dtype=str, usecols=[0, 1])
+    flows.attrs["names"] = dict(zip(raw.iloc[:, 0], raw.iloc[:, 1], strict=True))
+    return flows
+
+
+@cache
+def ttwa_flows() -> pd.DataFrame:
+    """The commuters moved onto the TTWAs (an approximation).
+
+    People living in England and Wales who work in Scotland or Northern Ireland
+    (workplace codes the lookup lacks) are left out: the 2021 table has no
+    residents of Scotland, so links across the border have no flow anyway.
+    """
+    return linkage.move_flows(census_flows(), local_authority_lookup(), unmatched="ignore")
+
+
+@cache
+def real_case():
+    """Areas, counts, graph, selections and flows of the examples' GB TTWA run."""
+    with real.quiet_repairs():
+        counts = real.ttwa_counts()
+    areas = real.gb_ttwas()
+    selections = gc.detect_nesta2016(
+        areas, counts, groups=real.CREATIVE_GROUPS, periods=["2010", "2015"]
+    )
+    selections = getattr(selections, "selections", selections)
+    graph = gc.contiguity(areas)
+    return areas, counts, graph, selections, ttwa_flows()
+
+
+def links(**options) -> pd.DataFrame:
+    _, counts, graph, selections, flows = real_case()
+    return linkage.link_table(counts, graph, selections, flows, **options)
+
+
+RULES = {
+    "components (naive, the 0.1 merge)": {"method": "components", "hubs": None},
+    "components, London a hub by hand": {"method": "components", "hubs": [LONDON]},
+    "components, hubs found": {"method": "components"},
+    "cohesion, single linkage, no caps": {
+        "linkage": "single",
+        "max_members": None,
+        "max_diameter": None,
+    },
+    "cohesion, single linkage, diameter 2": {"linkage": "single"},
+    "cohesion, average linkage": {"linkage": "average"},
+    "cohesion, geometric linkage": {"linkage": "geometric"},
+    "cohesion, geometric, diameter 3": {"linkage": "geometric", "max_diameter": 3},
+    "cohesion, member, diameter 3": {"max_diameter": 3},
+    "cohesion, member, no caps": {"max_members": None, "max_diameter": None},
+    "cohesion, member, no hubs": {"hubs": None},
+    "cohesion, member, diameter 2 (default)": {},
+    "louvain, resolution 1 (seed 0)": {"method": "louvain"},
+    "louvain, resolution 2 (seed 0)": {"method": "louvain", "resolution": 2.0},
+    "louvain, no hubs (seed 0)": {"method": "louvain", "hubs": None},
+}
+
+STRENGTHS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
+
+
+def describe(table: pd.DataFrame, areas) -> dict:
+    """One merge's figures: the Tunbridge Wells conurbation, sizes and the checks of issue 9."""
+    tw = table.loc[TUNBRIDGE_WELLS]
+    members = sorted(table.index[table["group"] == tw["group"]]) if tw["conurbation"] else []
+    sizes = table[table["conurbation"] != ""].groupby("conurbation").size()
+    core = set(real.codes_by_name(areas, CORE))
+    largest = int(sizes.max()) if len(sizes) else 0
+    return {
+        "tw_size": len(members),
+        "core_in": core <= set(members),
+        "london_in": LONDON in members,
+        "largest": largest,
+        "n_conurbations": len(sizes),
+        "passes": core <= set(members)
+        and len(members) <= 6
+        and LONDON not in members
+        and largest <= 8,
+        "hubs": ", ".join(areas.loc[table.attrs["hubs"], "name"]) or "-",
+        "tw_members": ", ".join(areas.loc[members, "name"]) or "-",
+    }
+
+
+def main() -> int:
+    start = time.perf_counter()
+    areas, *_ = real_case()
+    table = links()
+    built = time.perf_counter() - start
+    flows = ttwa_flows()
+    print(
+        f"Inputs: {len(table.attrs['clusters'])} cluster TTWAs of 218 in GB, {len(table)} links "
+        f"between neighbouring clusters, {int(table['kept'].sum())} kept "
+        f"(share a group, strength >= {linkage.DEFAULT_MIN_STRENGTH});"
+    )
+    print(
+        f"  {len(flows):,} TTWA flows ({flows['count'].sum():,.0f} commuters, Census 2021, "
+        f"England and Wales); weights {linkage.DEFAULT_WEIGHTS}; built in {built:.1f} s"
+    )
+    print(f"\nEvery rule at min_strength {linkage.DEFAULT_MIN_STRENGTH}")
+    rows = []
+    for name, options in RULES.items():
+        t = time.perf_counter()
+        merged = linkage.cohesive_conurbations(table, **options)
+        rows.append({"rule": name, **describe(merged, areas), "seconds": time.perf_counter() - t})
+    result = pd.DataFrame(rows)
+    pd.set_option("display.width", 250)
+    pd.set_option("display.max_colwidth", 140)
+    shown = result.drop(columns=["tw_members", "hubs"])
+    print(shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print("\nTunbridge Wells's conurbation and the hubs found, by rule")
+    for row in rows:
+        print(f"  {row['rule']}: hubs {row['hubs']}")
+        print(f"      with Tunbridge Wells ({row['tw_size']}): {row['tw_members']}")
+
+    print(
+        "\nRobustness: passes the checks? (Y/.) Tunbridge Wells conurbation size / largest, "
+        "by min_strength"
+    )
+    grid = []
+    for name, options in RULES.items():
+        row = {"rule": name}
+        for strength in STRENGTHS:
+            merged = linkage.cohesive_conurbations(table, min_strength=strength, **options)
+            figures = describe(merged, areas)
+            mark = "Y" if figures["passes"] else "."
+            row[strength] = f"{mark} {figures['tw_size']}/{figures['largest']}"
+        grid.append(row)
+    print(pd.DataFrame(grid).to_string(index=False))
+
+    print("\nLinks of Tunbridge Wells (default link table)")
+    own = table[(table["from"] == TUNBRIDGE_WELLS) | (table["to"] == TUNBRIDGE_WELLS)]
+    for _, link in own.iterrows():
+        other = link["to_name"] if link["from"] == TUNBRIDGE_WELLS else link["from_name"]
+        print(f"  {other:<16} {link['strength']:.2f}  {link['why']}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
