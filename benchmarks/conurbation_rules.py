@@ -205,12 +205,64 @@ def main() -> int:
         grid.append(row)
     print(pd.DataFrame(grid).to_string(index=False))
 
+    skater_section(table, areas)
+
     print("\nLinks of Tunbridge Wells (default link table)")
     own = table[(table["from"] == TUNBRIDGE_WELLS) | (table["to"] == TUNBRIDGE_WELLS)]
     for _, link in own.iterrows():
         other = link["to_name"] if link["from"] == TUNBRIDGE_WELLS else link["from_name"]
         print(f"  {other:<16} {link['strength']:.2f}  {link['why']}")
     return 0
+
+
+def skater_section(table: pd.DataFrame, areas) -> None:
+    """SKATER (spopt) on the kept links, if spopt is installed: it is not a dependency.
+
+    SKATER cuts a minimum spanning tree of the kept-link graph, built on the
+    areas' log-LQ profiles, into ``n_clusters`` regions; the number of regions
+    has to be chosen, so several are tried.
+    """
+    try:
+        from libpysal.weights import W
+        from spopt.region import Skater
+    except ImportError:
+        print("\nSKATER: spopt is not installed (not a dependency of geoclusters); skipped")
+        return
+    import warnings
+
+    import geopandas as gpd
+
+    _, counts, _, selections, _ = real_case()
+    profiles = linkage._profiles(counts, selections, ("2010", "2015"))
+    codes = table.attrs["clusters"]
+    print("\nSKATER (spopt) on the kept links, log-LQ profiles, by number of regions")
+    for label, hubs in (("hubs found", linkage.find_hubs(table)), ("no hubs", [])):
+        kept = table[table["kept"] & ~table["from"].isin(hubs) & ~table["to"].isin(hubs)]
+        neighbours = {code: [] for code in codes}
+        for a, b in zip(kept["from"], kept["to"], strict=True):
+            neighbours[a].append(b)
+            neighbours[b].append(a)
+        weights = W(neighbours, silence_warnings=True)
+        frame = profiles.loc[weights.id_order]
+        frame.columns = [f"lq{i}" for i in range(frame.shape[1])]
+        frame = gpd.GeoDataFrame(frame, geometry=areas.loc[weights.id_order].geometry)
+        for k in (10, 14, 18, 22):
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                model = Skater(frame, weights, list(frame.columns[:-1]), n_clusters=k, floor=1)
+                model.solve()
+            labels = pd.Series(model.labels_, index=frame.index)
+            merged = pd.DataFrame({"group": labels, "conurbation": ""})
+            sizes = labels.map(labels.value_counts())
+            merged.loc[sizes >= 2, "conurbation"] = "C" + labels[sizes >= 2].astype(str)
+            merged.attrs["hubs"] = hubs
+            figures = describe(merged, areas)
+            print(
+                f"  {label}, {k} regions: Tunbridge Wells with {figures['tw_size']} "
+                f"({figures['tw_members']}); largest {figures['largest']}; "
+                f"passes {figures['passes']}; {time.perf_counter() - t:.2f} s"
+            )
 
 
 if __name__ == "__main__":
