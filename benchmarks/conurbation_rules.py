@@ -134,6 +134,15 @@ RULES = {
     "louvain, no hubs (seed 0)": {"method": "louvain", "hubs": None},
 }
 
+WEIGHTS = (
+    {"shared": 1 / 3, "flow": 1 / 3, "similarity": 1 / 3},
+    {"shared": 0.5, "flow": 0.25, "similarity": 0.25},
+    {"shared": 0.3, "flow": 0.4, "similarity": 0.3},
+    {"shared": 0.4, "flow": 0.0, "similarity": 0.3},
+    {"shared": 0.4, "flow": 0.3, "similarity": 0.0},
+    {"shared": 1.0, "flow": 0.0, "similarity": 0.0},
+)
+
 STRENGTHS = (0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.55)
 
 
@@ -204,6 +213,16 @@ def main() -> int:
             row[strength] = f"{mark} {figures['tw_size']}/{figures['largest']}"
         grid.append(row)
     print(pd.DataFrame(grid).to_string(index=False))
+
+    print("\nThe default rule with other link weights (and without a score)")
+    for weights in WEIGHTS:
+        merged = linkage.cohesive_conurbations(links(weights=weights))
+        figures = describe(merged, areas)
+        print(
+            f"  {weights}: passes {figures['passes']}; Tunbridge Wells with "
+            f"{figures['tw_size']} ({figures['tw_members']}); largest {figures['largest']}; "
+            f"hubs {figures['hubs']}"
+        )
 
     skater_section(table, areas)
 
