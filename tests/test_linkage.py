@@ -227,7 +227,7 @@ def test_mixed_criteria_are_named_for_each_side():
         {"a": [("concentration", "jobs", "film")], "b": [("growth", "jobs", "film")]}
     )
     links = linkage.link_table(None, gc.contiguity(areas), selections)
-    assert links.loc[0, "shared"] == "film (concentration / growth, jobs)"
+    assert links.loc[0, "shared"] == "film (concentration in a and growth in b, jobs)"
     assert "commuting unknown; profiles unknown" in links.loc[0, "why"]
 
 
@@ -286,6 +286,8 @@ def test_a_hub_stays_out_of_the_merge_and_can_be_overridden(hub_links):
     assert named.attrs["hubs"] == ["p1"]
     assert named.loc["p1", "conurbation"] == ""
     assert named.loc["x", "group"] == named.loc["q1", "group"] == named.loc["p2", "group"]
+    with pytest.raises(InputError, match="a list of area codes"):
+        linkage.cohesive_conurbations(hub_links, hubs="x")
     with pytest.raises(InputError, match="hubs that are not cluster areas"):
         linkage.cohesive_conurbations(hub_links, hubs=["nowhere"])
 

@@ -385,7 +385,7 @@ def link_table(
 
     records = []
     for index, (a, b) in enumerate(pairs):
-        shared = _shared(specialisms[a], specialisms[b])
+        shared = _shared(specialisms[a], specialisms[b], names.get(a, a), names.get(b, b))
         groups_a = {g for g, _, _ in specialisms[a]}
         groups_b = {g for g, _, _ in specialisms[b]}
         scores = {"shared": len(shared) / len(groups_a | groups_b)}
@@ -454,12 +454,12 @@ def _specialisms(selections: pd.DataFrame) -> dict[str, set[tuple[str, str, str]
     return out
 
 
-def _shared(left: set, right: set) -> dict[str, dict[str, list[str]]]:
+def _shared(left: set, right: set, left_name: str, right_name: str) -> dict[str, dict]:
     """The groups both areas are selected in, with the criteria and measures they share.
 
     Two areas share a group when both are selected in it, whatever the
-    criterion; the criteria listed are those both have, or, when they differ,
-    each area's own (``"concentration/growth"``).
+    criterion; the criteria listed are those both have or, when they differ,
+    each area's own, named.
     """
     out = {}
     for group in sorted({g for g, _, _ in left} & {g for g, _, _ in right}):
@@ -468,7 +468,8 @@ def _shared(left: set, right: set) -> dict[str, dict[str, list[str]]]:
         criteria = sorted({c for c, _ in a} & {c for c, _ in b})
         if not criteria:
             criteria = [
-                "/".join(sorted({c for c, _ in a})) + " / " + "/".join(sorted({c for c, _ in b}))
+                f"{'/'.join(sorted({c for c, _ in side}))} in {name}"
+                for side, name in ((a, left_name), (b, right_name))
             ]
         measures = sorted({m for _, m in a} & {m for _, m in b}) or sorted({m for _, m in a | b})
         out[group] = {"criteria": criteria, "measures": measures}
@@ -736,7 +737,11 @@ def cohesive_conurbations(
     codes = _clusters(links, clusters)
     if min_strength is not None:
         links = links.assign(kept=(links["n_shared"] > 0) & (links["strength"] >= min_strength))
-    if hubs == "auto":
+    if isinstance(hubs, str) and hubs != "auto":
+        raise InputError(
+            f"hubs={hubs!r}: pass 'auto', None or a list of area codes", fix=f"hubs=[{hubs!r}]"
+        )
+    if isinstance(hubs, str):
         hub_list = find_hubs(links, codes, **dict(hub_options or {}))
     else:
         hub_list = sorted({str(h) for h in hubs or ()})
@@ -770,8 +775,8 @@ def cohesive_conurbations(
     table = _partition(groups, codes, hub_list, min_members)
     parameters = {
         "method": method,
-        "hubs": hubs if hubs in (None, "auto") else hub_list,
-        "min_strength": min_strength,
+        "hubs": hubs if hubs is None or isinstance(hubs, str) else hub_list,
+        "min_strength": _min_strength(links) if min_strength is None else min_strength,
         "linkage": linkage,
         "max_members": max_members,
         "max_diameter": max_diameter,
