@@ -201,6 +201,15 @@ def test_profiles_similarity_is_the_cosine_of_log_location_quotients():
     )
     # without commuting, strength is the mean of shared and similarity, weighted 0.4 and 0.3
     assert row["strength"] == pytest.approx((0.4 * 1 + 0.3 * max(0.0, expected)) / 0.7)
+    # a score left out of the weights weighs nothing
+    alike = linkage.link_table(
+        counts,
+        gc.contiguity(areas),
+        selections,
+        periods=("2015", "2015"),
+        weights={"similarity": 1.0},
+    )
+    assert alike.loc[0, "strength"] == pytest.approx(max(0.0, expected))
 
 
 def test_a_pair_sharing_nothing_is_explained_and_not_kept():

@@ -321,8 +321,8 @@ def link_table(
         Neighbours over the area codes; its weights are ignored.
     selections : pandas.DataFrame
         Selections from a detector (columns ``area, criterion, measure,
-        group``; a ``name`` column is used in the sentences). Every area in it
-        is a cluster area.
+        group``; a ``name`` column is used in the sentences), or an object
+        with a ``.selections`` table. Every area in it is a cluster area.
     flows : pandas.DataFrame, optional
         Commuting on the same areas (``origin, destination, count``, e.g. from
         :func:`move_flows`), self-flows included. ``None`` leaves flow out.
@@ -331,7 +331,7 @@ def link_table(
         default. Only the second is used (the LQs of the profiles).
     weights : mapping, optional
         Weights of ``shared``, ``flow`` and ``similarity`` in the strength;
-        :data:`DEFAULT_WEIGHTS` by default.
+        :data:`DEFAULT_WEIGHTS` by default; a score left out weighs 0.
     flow_scale : float, default 0.05
         The commuting share that counts as a full tie (flow score 1).
     min_strength : float, default 0.3
@@ -356,9 +356,12 @@ def link_table(
         If the selections lack columns or name areas outside the graph, or an
         option is out of range.
     """
+    # a detection result object carries its selections; the table itself works too
+    selections = getattr(selections, "selections", selections)
     _require_columns(selections, ["area", "criterion", "measure", "group"], "selections")
-    weights = dict(DEFAULT_WEIGHTS if weights is None else weights)
-    unknown = sorted(set(weights) - set(DEFAULT_WEIGHTS))
+    given = DEFAULT_WEIGHTS if weights is None else weights
+    unknown = sorted(set(given) - set(DEFAULT_WEIGHTS))
+    weights = {key: float(given.get(key, 0.0)) for key in DEFAULT_WEIGHTS}
     if unknown or any(not np.isfinite(w) or w < 0 for w in weights.values()):
         raise InputError(
             "weights must be non-negative numbers for shared, flow and similarity",
