@@ -121,6 +121,7 @@ RULES = {
         "max_members": None,
         "max_diameter": None,
     },
+    "cohesion, single linkage, diameter 3": {"linkage": "single", "max_diameter": 3},
     "cohesion, single linkage, diameter 2": {"linkage": "single"},
     "cohesion, average linkage": {"linkage": "average"},
     "cohesion, geometric linkage": {"linkage": "geometric"},

@@ -151,7 +151,14 @@ def test_a_chain_of_two_blocs_joined_by_one_link_splits_and_a_tied_pair_stays(bl
     assert group["g"] == group["h"]
     assert (merged["conurbation"] != "").all()
     assert sorted(merged.groupby("conurbation").size()) == [2, 3, 3]
-    # the old merge chains the two blocs through the one link
+    # member linkage alone holds them apart, without the diameter: b-d over a bloc of 3
+    loose = linkage.cohesive_conurbations(links, max_diameter=None, max_members=None)
+    assert loose.loc["a", "group"] != loose.loc["d", "group"]
+    # while the strongest-link rule and the old merge chain them through the one link
+    single = linkage.cohesive_conurbations(
+        links, linkage="single", max_diameter=None, max_members=None
+    )
+    assert single.loc["a", "group"] == single.loc["f", "group"]
     naive = linkage.cohesive_conurbations(links, method="components")
     assert naive.loc["a", "group"] == naive.loc["f", "group"]
 
