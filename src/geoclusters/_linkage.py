@@ -35,6 +35,7 @@ This module is private: :func:`geoclusters.merge_conurbations` will call it.
 
 from __future__ import annotations
 
+import heapq
 import os
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
@@ -821,52 +822,71 @@ def _clusters(links: pd.DataFrame, clusters) -> list[str]:
 def _agglomerate(
     graph: nx.Graph, floor: float, linkage: str, max_members, max_diameter
 ) -> list[set[str]]:
-    """Greedy agglomeration on the kept links; see :func:`cohesive_conurbations`."""
-    group_of = {node: index for index, node in enumerate(sorted(graph.nodes))}
-    groups = {index: {node} for node, index in group_of.items()}
-    refused: set[tuple[int, int]] = set()
-    while True:
-        ties: dict[tuple[int, int], list[float]] = {}
-        for a, b, strength in graph.edges(data="strength"):
-            ga, gb = group_of[a], group_of[b]
-            if ga != gb:
-                ties.setdefault((min(ga, gb), max(ga, gb)), []).append(strength)
-        candidates = []
-        for (ga, gb), strengths in ties.items():
-            if (ga, gb) in refused:
+    """Greedy agglomeration on the kept links; see :func:`cohesive_conurbations`.
+
+    The ties between groups are kept up to date as groups merge (only the
+    merged group's ties change), and the candidates wait in a heap; an entry
+    whose groups have changed since it was pushed is stale and skipped. A
+    refused pair is therefore tried again only once one of its groups grows.
+    """
+    codes = sorted(graph.nodes)
+    position = {code: index for index, code in enumerate(codes)}
+    groups = {index: {code} for index, code in enumerate(codes)}
+    first = {index: code for index, code in enumerate(codes)}
+    version = dict.fromkeys(groups, 0)
+    # between[g][h] = [summed strength, strongest] of the kept links between g and h
+    between: dict[int, dict[int, list[float]]] = {index: {} for index in groups}
+    for a, b, strength in graph.edges(data="strength"):
+        ga, gb = position[a], position[b]
+        between[ga][gb] = between[gb][ga] = [strength, strength]
+
+    def tie(ga: int, gb: int) -> float:
+        total, strongest = between[ga][gb]
+        na, nb = len(groups[ga]), len(groups[gb])
+        if linkage == "member":
+            return total / min(na, nb)
+        if linkage == "geometric":
+            return total / np.sqrt(na * nb)
+        if linkage == "average":
+            return total / (na * nb)
+        return strongest
+
+    heap: list[tuple] = []
+
+    def push(ga: int, gb: int) -> None:
+        low, high = min(ga, gb), max(ga, gb)
+        value = tie(low, high)
+        if value >= floor - 1e-12:
+            key = min(first[low], first[high])
+            heapq.heappush(heap, (-value, key, low, high, version[low], version[high]))
+
+    for ga in list(between):
+        for gb in between[ga]:
+            if ga < gb:
+                push(ga, gb)
+    while heap:
+        _, _, ga, gb, seen_a, seen_b = heapq.heappop(heap)
+        if ga not in groups or gb not in groups or (version[ga], version[gb]) != (seen_a, seen_b):
+            continue
+        union = groups[ga] | groups[gb]
+        if max_members is not None and len(union) > max_members:
+            continue
+        if max_diameter is not None and nx.diameter(graph.subgraph(union)) > max_diameter:
+            continue
+        groups[ga] = union
+        first[ga] = min(first[ga], first[gb])
+        version[ga] += 1
+        del groups[gb], first[gb], version[gb]
+        for other, (total, strongest) in between.pop(gb).items():
+            del between[other][gb]
+            if other == ga:
                 continue
-            na, nb = len(groups[ga]), len(groups[gb])
-            if linkage == "member":
-                tie = sum(strengths) / min(na, nb)
-            elif linkage == "geometric":
-                tie = sum(strengths) / np.sqrt(na * nb)
-            elif linkage == "average":
-                tie = sum(strengths) / (na * nb)
-            else:
-                tie = max(strengths)
-            if tie >= floor - 1e-12:
-                candidates.append((-tie, min(min(groups[ga]), min(groups[gb])), ga, gb))
-        if not candidates:
-            break
-        candidates.sort()
-        merged = False
-        for _, _, ga, gb in candidates:
-            union = groups[ga] | groups[gb]
-            if max_members is not None and len(union) > max_members:
-                refused.add((ga, gb))
-                continue
-            if max_diameter is not None and nx.diameter(graph.subgraph(union)) > max_diameter:
-                refused.add((ga, gb))
-                continue
-            groups[ga] = union
-            del groups[gb]
-            for node in union:
-                group_of[node] = ga
-            refused = {pair for pair in refused if gb not in pair and ga not in pair}
-            merged = True
-            break
-        if not merged:
-            break
+            merged = between[ga].setdefault(other, [0.0, 0.0])
+            merged[0] += total
+            merged[1] = max(merged[1], strongest)
+            between[other][ga] = merged
+        for other in between[ga]:
+            push(ga, other)
     return list(groups.values())
 
 
