@@ -126,19 +126,23 @@ def test_link_table_scores_every_neighbouring_pair_as_worked_out_on_paper(blocs)
 def test_every_why_says_what_ties_the_pair(blocs):
     _, _, links = blocs
     why = links.set_index(["from", "to"])["why"]
-    strength = links.set_index(["from", "to"])["strength"]
-    assert why[("a", "b")] == (
-        "share film (concentration, businesses) and music (growth, businesses); "
-        "6.0% of commuters; profiles unknown -> strength 1.00, kept"
-    )
-    assert why[("b", "d")] == (
-        "share film (concentration, businesses); 2.0% of commuters; profiles unknown "
-        f"-> strength {strength[('b', 'd')]:.2f}, kept"
-    )
-    assert why[("g", "h")] == (
-        "share film (concentration, businesses); 6.0% of commuters; profiles unknown "
-        "-> strength 1.00, kept"
-    )
+    bridge = links.set_index(["from", "to"]).loc[("b", "d"), "strength"]
+    tail = "6.0% of commuters; profiles unknown -> strength 1.00, kept"
+    film = "film (concentration, businesses)"
+    expected = {
+        **dict.fromkeys(
+            [("a", "b"), ("a", "c"), ("b", "c")],
+            f"share {film} and music (growth, businesses); {tail}",
+        ),
+        **dict.fromkeys(
+            [("d", "e"), ("d", "f"), ("e", "f")],
+            f"share {film} and tv (concentration, businesses); {tail}",
+        ),
+        ("b", "d"): f"share {film}; 2.0% of commuters; profiles unknown "
+        f"-> strength {bridge:.2f}, kept",
+        ("g", "h"): f"share {film}; {tail}",
+    }
+    assert why.to_dict() == expected
 
 
 def test_a_chain_of_two_blocs_joined_by_one_link_splits_and_a_tied_pair_stays(blocs):
