@@ -639,15 +639,48 @@ def find_hubs(
     if min_bloc < 1 or min_blocs < 2:
         raise InputError(f"min_bloc must be >= 1 and min_blocs >= 2, got {min_bloc}, {min_blocs}")
     graph = kept_graph(links, clusters)
-    hubs = []
-    for node in nx.articulation_points(graph):
-        if graph.degree(node) < min_degree:
-            continue
-        rest = graph.subgraph(nx.node_connected_component(graph, node) - {node})
-        blocs = [piece for piece in nx.connected_components(rest) if len(piece) >= min_bloc]
-        if len(blocs) >= min_blocs:
-            hubs.append(node)
+    hubs = [
+        node
+        for node, pieces in _pieces_without(graph).items()
+        if graph.degree(node) >= min_degree
+        and sum(size >= min_bloc for size in pieces) >= min_blocs
+    ]
     return sorted(hubs)
+
+
+def _pieces_without(graph: nx.Graph) -> dict[str, list[int]]:
+    """For every cut vertex, the sizes of the pieces its removal leaves of its component.
+
+    Read off the block-cut tree (blocks and cut vertices, linked where a cut
+    vertex belongs to a block) instead of removing each vertex in turn: a
+    block counts its members that are not cut vertices, a cut vertex itself,
+    and the pieces left by a cut vertex are the subtrees hanging from it.
+    """
+    cuts = set(nx.articulation_points(graph))
+    tree = nx.Graph()
+    weight: dict = {}
+    for index, block in enumerate(nx.biconnected_components(graph)):
+        weight[("block", index)] = len(block - cuts)
+        tree.add_edges_from((("block", index), ("cut", node)) for node in block & cuts)
+    for node in cuts:
+        weight[("cut", node)] = 1
+    pieces: dict[str, list[int]] = {}
+    for component in nx.connected_components(tree):
+        root = next(iter(component))
+        total = sum(weight[t] for t in component)
+        parent = dict(nx.bfs_predecessors(tree, root))
+        below = {t: weight[t] for t in component}
+        for t in reversed(list(nx.bfs_tree(tree, root))):
+            if t in parent:
+                below[parent[t]] += below[t]
+        for t in component:
+            if t[0] != "cut":
+                continue
+            sizes = [below[child] for child in tree[t] if parent.get(child) == t]
+            if t != root:
+                sizes.append(total - below[t])
+            pieces[t[1]] = sizes
+    return pieces
 
 
 def cohesive_conurbations(
