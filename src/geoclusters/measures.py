@@ -424,7 +424,15 @@ def _prepare(counts: pd.DataFrame, groups, periods) -> tuple[pd.DataFrame, str, 
     return table, start, end
 
 
-METRICS: tuple[str, ...] = ("count", "count_start", "lq", "lq_start", "lq_change", "growth", "total")
+METRICS: tuple[str, ...] = (
+    "count",
+    "count_start",
+    "lq",
+    "lq_start",
+    "lq_change",
+    "growth",
+    "total",
+)
 """The metrics of :func:`metrics`, in order: the second-period count, the
 first-period count, the second- and first-period LQ, the relative LQ change,
 the relative growth of the count, and the all-industry total (second period)."""
