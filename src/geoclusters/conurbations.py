@@ -197,7 +197,7 @@ def merge_conurbations(
         _old_order(
             "merge_conurbations", "clusters, graph, areas, counts", "areas, counts, graph, clusters"
         )
-        areas, counts, graph, clusters = graph, clusters, areas, counts
+        areas, counts, graph, clusters = graph, clusters, counts, areas
     if graph is None or clusters is None:
         raise InputError(
             "merge_conurbations needs a graph and the clusters",
