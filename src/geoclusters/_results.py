@@ -55,3 +55,28 @@ class FrameForwarding:
 
     def __contains__(self, key) -> bool:
         return key in self._frame()
+
+
+def is_selections(value) -> bool:
+    """True for what detectors return or select: a result with ``.selections``, a list of
+    them, or a selections table (``area`` and ``criterion``, no geometry)."""
+    import pandas as pd
+
+    if "selections" in getattr(type(value), "__dataclass_fields__", {}):
+        return True
+    if isinstance(value, list) and value and all(is_selections(v) for v in value):
+        return True
+    return (
+        isinstance(value, pd.DataFrame)
+        and not hasattr(value, "geometry")
+        and {"area", "criterion"} <= set(value.columns)
+    )
+
+
+def deprecated_order(function: str, old: str, new: str) -> None:
+    """Warn that ``function(old)`` is now ``function(new)``."""
+    warnings.warn(
+        f"{function}({old}) is deprecated and will be removed in 0.3; use {function}({new})",
+        DeprecationWarning,
+        stacklevel=3,
+    )

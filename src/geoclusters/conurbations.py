@@ -36,11 +36,11 @@ import shapely
 from scipy import sparse
 from scipy.sparse.csgraph import connected_components
 
-from ._results import FrameForwarding, html_table
+from ._results import FrameForwarding, deprecated_order, html_table, is_selections
 from .counts import TOTAL, sum_counts, validate_counts
-from .detect import Detection, _is_selections, _old_order, selections_of
+from .detect import Detection, selections_of
 from .errors import InputError, check_choice
-from .measures import METRIC_DTYPE, _metrics, _prepare
+from .measures import METRIC_DTYPE, metrics, prepare
 from .provenance import Provenance
 
 SEPARATOR = " – "
@@ -193,8 +193,8 @@ def merge_conurbations(
     >>> merged.table[["members", "sectors"]].values.tolist()
     [['a;b', 'film']]
     """
-    if _is_selections(areas):
-        _old_order(
+    if is_selections(areas):
+        deprecated_order(
             "merge_conurbations", "clusters, graph, areas, counts", "areas, counts, graph, clusters"
         )
         areas, counts, graph, clusters = graph, clusters, counts, areas
@@ -313,7 +313,7 @@ def membership(areas, conurbations) -> pd.DataFrame:
     ['C1', 'C1', '']
     """
     if _is_conurbations(areas) and not _is_conurbations(conurbations):
-        _old_order("membership", "conurbations, areas", "areas, conurbations")
+        deprecated_order("membership", "conurbations, areas", "areas, conurbations")
         areas, conurbations = conurbations, areas
     if isinstance(conurbations, Conurbations):
         conurbations = conurbations.table
@@ -411,7 +411,7 @@ def _prepared(counts, detections, periods, groups) -> tuple[pd.DataFrame, str, s
         return counts, start, end
     spec = periods if isinstance(periods, Mapping) else params.get("periods")
     scheme = groups if groups is not None else params.get("groups", "nesta2016")
-    return _prepare(counts, scheme, spec)
+    return prepare(counts, scheme, spec, _validated=True)
 
 
 def _sizes(areas, table, end) -> dict[str, float]:
@@ -431,7 +431,7 @@ def _merged_metrics(conurbations, table, start, end) -> pd.DataFrame:
     # the other areas stay in, so that national sums (the LQ denominators) are unchanged
     merged = table.assign(area=table["area"].map(relabel).fillna(table["area"]))
     summed = sum_counts(merged, ["area", "sector", "period", "measure"])
-    merged_metrics = _metrics(summed, start, end)
+    merged_metrics = metrics(summed, start, end, _validated=True)
     merged_metrics = merged_metrics[merged_metrics["area"].isin(conurbations.index)]
     return merged_metrics.reset_index(drop=True)
 

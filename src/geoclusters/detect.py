@@ -24,7 +24,6 @@ of two equal areas would depend on row order, which carries no meaning.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -32,10 +31,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._results import FrameForwarding, html_table
+from ._results import FrameForwarding, deprecated_order, html_table, is_selections
 from .counts import check_area_codes, validate_counts
 from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, _metrics, _prepare, metric_frame
+from .measures import NESTA_2016_PERIODS, metric_frame, metrics, prepare
 from .provenance import Provenance
 
 SELECTION_COLUMNS = [
@@ -470,14 +469,14 @@ def _inputs(areas, counts, groups, periods, measures, validated):
     names = _names(areas)
     if not validated:
         counts = validate_counts(counts)
-    table, start, end = _prepare(counts, groups, periods)
+    table, start, end = prepare(counts, groups, periods, _validated=True)
     check_area_codes(table, names.index)
     if measures is not None:
         unknown = sorted(set(measures) - set(table["measure"]))
         if unknown:
             raise InputError("measures not in the counts", rows=unknown)
         table = table[table["measure"].isin(list(measures))]
-    return names, _metrics(table, start, end), start, end
+    return names, metrics(table, start, end, _validated=True), start, end
 
 
 def _finish(pieces, names: pd.Series, table, method: str, step: str, counts, **parameters):
@@ -532,26 +531,6 @@ def selections_of(clusters) -> pd.DataFrame:
     )
 
 
-def _is_selections(value) -> bool:
-    if isinstance(value, Detection):
-        return True
-    if isinstance(value, list) and value and all(_is_selections(v) for v in value):
-        return True
-    return (
-        isinstance(value, pd.DataFrame)
-        and not hasattr(value, "geometry")
-        and {"area", "criterion"} <= set(value.columns)
-    )
-
-
-def _old_order(function: str, old: str, new: str) -> None:
-    warnings.warn(
-        f"{function}({old}) is deprecated and will be removed in 0.3; use {function}({new})",
-        DeprecationWarning,
-        stacklevel=3,
-    )
-
-
 def typology(areas, clusters) -> pd.DataFrame:
     """Type every area by the selections that name it.
 
@@ -590,8 +569,8 @@ def typology(areas, clusters) -> pd.DataFrame:
     >>> typology(names, clusters)["cluster_type"].tolist()
     ['both', 'high growth', 'none']
     """
-    if _is_selections(areas) and not _is_selections(clusters):
-        _old_order("typology", "clusters, areas", "areas, clusters")
+    if is_selections(areas) and not is_selections(clusters):
+        deprecated_order("typology", "clusters, areas", "areas, clusters")
         areas, clusters = clusters, areas
     clusters = selections_of(clusters)
     names = _names(areas)

@@ -358,6 +358,8 @@ def prepare(
     counts: pd.DataFrame,
     groups: str | GroupSpec | Mapping[str, GroupSpec] | None = "nesta2016",
     periods: Mapping[str, Sequence[str | int]] | Sequence[str | int] = NESTA_2016_PERIODS,
+    *,
+    _validated: bool = False,
 ) -> tuple[pd.DataFrame, str, str]:
     """Bring counts to two periods of sector groups, the input of every detector.
 
@@ -391,7 +393,8 @@ def prepare(
     >>> start, end, len(table)
     ('2010', '2015', 4)
     """
-    return _prepare(validate_counts(counts), groups, periods)
+    # stages of a run pass counts validated once where they entered (_validated=True)
+    return _prepare(counts if _validated else validate_counts(counts), groups, periods)
 
 
 def _prepare(counts: pd.DataFrame, groups, periods) -> tuple[pd.DataFrame, str, str]:
@@ -441,7 +444,9 @@ METRIC_DTYPE = pd.CategoricalDtype(list(METRICS), ordered=True)
 METRICS_COLUMNS = ["area", "measure", "group", "metric", "value"]
 
 
-def metrics(counts: pd.DataFrame, start: str | int, end: str | int) -> pd.DataFrame:
+def metrics(
+    counts: pd.DataFrame, start: str | int, end: str | int, *, _validated: bool = False
+) -> pd.DataFrame:
     """Per-area counts, LQs and growth of every measure and sector group, in one long table.
 
     This is the table every later stage (detectors, conurbations, maps, report,
@@ -477,7 +482,7 @@ def metrics(counts: pd.DataFrame, start: str | int, end: str | int) -> pd.DataFr
     >>> a[a["metric"].isin(["lq", "lq_change"])]["value"].round(6).tolist()
     [1.5, 0.5]
     """
-    return _metrics(validate_counts(counts), str(start), str(end))
+    return _metrics(counts if _validated else validate_counts(counts), str(start), str(end))
 
 
 def _metrics(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:

@@ -32,7 +32,7 @@ from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
 from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, _metrics, _prepare
+from .measures import NESTA_2016_PERIODS, metrics, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
@@ -485,8 +485,8 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
     periods = _periods(counts, config.periods)
 
     say("averaging periods and grouping sectors")
-    table, start, end = _prepare(counts, groups, periods)
-    metrics = _metrics(table, start, end)
+    table, start, end = prepare(counts, groups, periods, _validated=True)
+    area_metrics = metrics(table, start, end, _validated=True)
 
     say("building the contiguity graph")
     from .graph import contiguity
@@ -509,7 +509,7 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
     lisa = pd.DataFrame(columns=["area", "measure", "group", "label"])
     if config.lisa:
         say("local Moran's I for every group")
-        lisa = _lisa(metrics, graph, config, client)
+        lisa = _lisa(area_metrics, graph, config, client)
 
     say("merging clusters into conurbations")
     merged = merge_conurbations(
@@ -555,7 +555,7 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
         config=config,
         provenance=provenance,
         method_text=describe(config, start, end, report),
-        metrics=metrics,
+        metrics=area_metrics,
         lisa=lisa,
         detection=detection,
         merged=merged,
