@@ -32,7 +32,7 @@ from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
 from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, metrics, prepare
+from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
@@ -486,7 +486,6 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
 
     say("averaging periods and grouping sectors")
     table, start, end = prepare(counts, groups, periods, _validated=True)
-    area_metrics = metrics(table, start, end, _validated=True)
 
     say("building the contiguity graph")
     from .graph import contiguity
@@ -502,6 +501,8 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
     say(f"detecting clusters ({config.method})")
     detection = _detect(config, areas, table, graph, client)
     clusters = detection.selections
+    # the detector's metrics are the run's: computed once, on every measure and group
+    area_metrics = detection.metrics
 
     say("typing clusters and computing measures")
     types = typology(areas, clusters)
