@@ -58,11 +58,12 @@ def flatten(
     mapping: dict[str, list[str]] = {}
     names: dict[tuple[str, str, str], str] = {}
     for measure, group, metric in keys.itertuples(index=False):
-        base = (
-            f"{LISA}_{_safe(measure)}_{_safe(group)}"
-            if metric == LISA
-            else f"{_safe(measure)}_{_safe(group)}_{metric}"
-        )
+        if metric == LISA:
+            base = f"{LISA}_{_safe(measure)}_{_safe(group)}"
+        elif metric == "total":
+            base = f"{_safe(measure)}_total"
+        else:
+            base = f"{_safe(measure)}_{_safe(group)}_{metric}"
         name, n = base, 1
         while name in mapping:
             n += 1
