@@ -181,6 +181,13 @@ def test_written_fields_have_no_spaces_and_read_back_exactly(demo, tmp_path):
     )
 
 
+def test_write_options_by_position_are_deprecated(demo, tmp_path):
+    _, result = demo
+    with pytest.warns(DeprecationWarning, match="maps= and report= by keyword"):
+        paths = result.write(tmp_path, False, False)
+    assert "map" not in paths and "report" not in paths and paths["areas"].exists()
+
+
 def test_run_result_repr_is_short_and_has_html(demo):
     _, result = demo
     assert len(repr(result)) < 200 and "conurbations" in repr(result)

@@ -281,7 +281,9 @@ class RunResult:
             ],
         )
 
-    def write(self, out: str | Path, *, maps: bool = True, report: bool = True) -> dict[str, Path]:
+    def write(
+        self, out: str | Path, *legacy: bool, maps: bool = True, report: bool = True
+    ) -> dict[str, Path]:
         """Write the outputs into a directory.
 
         Parameters
@@ -308,6 +310,15 @@ class RunResult:
         its measure, group and metric, which is how ``geoclusters map --from``
         and ``report --from`` read them, whatever the names.
         """
+        if legacy:
+            warnings.warn(
+                "RunResult.write(out, maps, report) by position is deprecated and will be "
+                "removed in 0.3; pass maps= and report= by keyword",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            maps = legacy[0]
+            report = legacy[1] if len(legacy) > 1 else report
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
