@@ -82,7 +82,7 @@ def test_the_walker_sees_function_local_and_relative_imports():
     pairs = {(target, name) for target, name, _ in found}
     # pipeline imports contiguity inside run(), and measures at the top, relatively
     assert ("geoclusters.graph", "contiguity") in pairs
-    assert ("geoclusters.measures", "metrics") in pairs
+    assert ("geoclusters.measures", "prepare") in pairs
     assert is_private("geoclusters._fields") and not is_private("geoclusters.maps")
 
 
