@@ -217,3 +217,14 @@ def test_run_on_two_dask_workers_writes_what_the_local_run_writes(tmp_path):
         b = gpd.read_file(tmp_path / "dask" / name)
         pd.testing.assert_frame_equal(a, b)
     assert dask.provenance.parameters["workers"] == 2
+
+
+def test_dask_settings_are_checked_where_the_config_is_read():
+    with pytest.raises(InputError, match="cannot both be set"):
+        Config.from_mapping({"scheduler": "tcp://127.0.0.1:8786", "workers": 2})
+    for bad in (0, -1, "two", True):
+        with pytest.raises(InputError, match="positive whole number"):
+            Config.from_mapping({"workers": bad})
+    assert Config.from_mapping({"workers": 2}).workers == 2
+    # TOML has no null: "none" clears them
+    assert Config.from_mapping({"scheduler": "none"}).scheduler is None

@@ -31,7 +31,7 @@ from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, check_choice
+from .errors import InputError, check_choice, check_policy
 from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
@@ -164,17 +164,23 @@ class Config:
         for name in _NULLABLE:
             if isinstance(flat.get(name), str) and flat[name].lower() == "none":
                 flat[name] = None
-        if flat.get("missing_counts") == "error":
-            warnings.warn(
-                "missing_counts='error' is deprecated and will be removed in 0.3; "
-                "use missing_counts='raise'",
-                DeprecationWarning,
-                stacklevel=3,
+        if "missing_counts" in flat:
+            # "error" (0.1) means "raise", deprecated; "no data" names the repair
+            flat["missing_counts"] = check_policy(
+                "missing_counts", flat["missing_counts"], MISSING_COUNTS
             )
-            flat["missing_counts"] = "raise"
         config = cls(**flat)
         check_choice("method", config.method, METHODS)
         check_choice("missing_counts", config.missing_counts, MISSING_COUNTS)
+        if config.workers is not None and (
+            isinstance(config.workers, bool)
+            or not isinstance(config.workers, int)
+            or config.workers < 1
+        ):
+            raise InputError(
+                f"workers={config.workers!r} is not a positive whole number",
+                fix="set workers to the number of local Dask workers, e.g. 2",
+            )
         if config.scheduler is not None and config.workers is not None:
             raise InputError(
                 "scheduler and workers cannot both be set",
