@@ -284,8 +284,9 @@ def _map(arguments) -> int:
 
     areas, _, conurbations, _, metrics, lisa = _load_outputs(arguments.source)
     out = arguments.out or arguments.source
-    out.mkdir(parents=True, exist_ok=True)
-    paths = write_maps(out, areas, conurbations.table, metrics, lisa, arguments.title)
+    paths = write_maps(
+        areas, conurbations.table, metrics=metrics, lisa=lisa, title=arguments.title, path=out
+    )
     for key in ("map", "lisa_map", "interactive_map"):
         if key in paths:
             print(paths[key])

@@ -377,12 +377,44 @@ class RunResult:
 
     def _write_maps(self, out: Path) -> dict[str, Path]:
         return write_maps(
-            out, self.areas, self.conurbations, self.metrics, self.lisa, self.config.title
+            self.areas,
+            self.conurbations,
+            metrics=self.metrics,
+            lisa=self.lisa,
+            title=self.config.title,
+            path=out,
         )
 
 
-def write_maps(out: Path, areas, conurbations, metrics, lisa, title) -> dict[str, Path]:
-    """``map.png``, ``lisa.png`` (first group with LISA labels) and ``map.html`` in ``out``."""
+def write_maps(
+    areas: gpd.GeoDataFrame,
+    conurbations=None,
+    *,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
+    title: str | None = None,
+    path: str | Path,
+) -> dict[str, Path]:
+    """Write ``map.png``, ``lisa.png`` (the first group with LISA labels) and ``map.html``.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        A run's areas (``RunResult.areas``).
+    conurbations : Conurbations or geopandas.GeoDataFrame, optional
+    metrics, lisa : pandas.DataFrame, optional
+        The long metrics and LISA tables (``RunResult.metrics``, ``.lisa``).
+    title : str, optional
+    path : str or Path
+        The directory to write into (created when missing).
+
+    Returns
+    -------
+    dict
+        ``map``, ``interactive_map`` and, with LISA labels, ``lisa_map`` → path.
+    """
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
     import matplotlib
 
     matplotlib.use("Agg")
