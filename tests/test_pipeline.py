@@ -228,3 +228,40 @@ def test_dask_settings_are_checked_where_the_config_is_read():
     assert Config.from_mapping({"workers": 2}).workers == 2
     # TOML has no null: "none" clears them
     assert Config.from_mapping({"scheduler": "none"}).scheduler is None
+
+
+def test_underscore_and_spaced_names_end_to_end_through_the_files(tmp_path):
+    """``jobs_film``/``tv`` beside ``jobs``/``film_tv``, and sector names with spaces and
+    commas as groups: run, write, read back with what ``map --from`` uses."""
+    from geoclusters.cli import _load_outputs, main
+
+    region = gc.datasets.demo_region(seed=0)
+    counts = region.counts.copy()
+    film = "Film, TV, video, radio and photography"
+    counts["measure"] = counts["measure"].map({"businesses": "jobs_film", "employment": "jobs"})
+    is_film = counts["sector"] == film
+    counts.loc[is_film & (counts["measure"] == "jobs_film"), "sector"] = "tv"
+    counts.loc[is_film & (counts["measure"] == "jobs"), "sector"] = "film_tv"
+    result = gc.run(region.areas, counts, groups=None, lisa=False)
+    pairs = set(zip(result.metrics["measure"], result.metrics["group"], strict=True))
+    assert {("jobs_film", "tv"), ("jobs", "film_tv")} <= pairs
+    assert ("jobs_film", "film_tv") not in pairs and ("jobs", "tv") not in pairs
+    result.write(tmp_path, maps=False, report=False)
+    written = gpd.read_file(tmp_path / "areas.gpkg")
+    assert not [c for c in written.columns if " " in c or "," in c]
+    assert {"jobs_film_tv_lq", "jobs_film_tv_lq_2"} <= set(written.columns)  # kept apart
+    mapping = json.loads((tmp_path / "fields.json").read_text())["areas"]
+    assert {tuple(mapping["jobs_film_tv_lq"]), tuple(mapping["jobs_film_tv_lq_2"])} == {
+        ("jobs_film", "tv", "lq"),
+        ("jobs", "film_tv", "lq"),
+    }
+    _, _, _, _, metrics, _ = _load_outputs(tmp_path)
+    keys = ["area", "measure", "group", "metric"]
+    pd.testing.assert_frame_equal(
+        metrics.sort_values(keys).reset_index(drop=True),
+        result.metrics.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert main(["report", "--from", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<b>jobs_film:tv</b>: count" in html or "<b>jobs:film_tv</b>: count" in html

@@ -74,13 +74,18 @@ def flatten(
         [names[k] for k in zip(long["measure"], long["group"], long["metric"], strict=True)],
         index=long.index,
     )
-    wide = long.assign(field=field).pivot(index="area", columns="field", values="value")
-    wide = wide[list(mapping)]
+    long = long.assign(field=field)
+    numeric = long["metric"] != LISA
+    # numbers and labels pivoted apart, so each block keeps its dtype (and stays one block)
+    parts = [
+        long[numeric].pivot(index="area", columns="field", values="value").astype(float),
+        long[~numeric].pivot(index="area", columns="field", values="value"),
+    ]
+    parts = [p for p in parts if p.shape[1]]
+    wide = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=pd.Index([], name="area"))
+    wide = wide[list(mapping)].copy()
     wide.columns.name = None
     wide.index.name = "area"
-    for name, (_, _, metric) in mapping.items():
-        if metric != LISA:
-            wide[name] = wide[name].astype(float)
     return wide, mapping
 
 
