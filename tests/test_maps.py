@@ -414,3 +414,13 @@ def test_interactive_map_path_by_position_is_deprecated(tmp_path):
     with pytest.warns(DeprecationWarning, match="path= and title= by keyword"):
         maps.interactive_map(areas, None, tmp_path / "old.html", "Old title")
     assert "Old title" in (tmp_path / "old.html").read_text(encoding="utf-8")
+
+
+def test_map_options_by_position_are_deprecated():
+    areas = grid_areas()
+    with pytest.warns(DeprecationWarning, match="ax, title of lisa_map by position"):
+        fig = maps.lisa_map(areas, "lisa_businesses_content", None, "Old title")
+    assert "Old title" in fig.axes[0].get_title()
+    with pytest.warns(DeprecationWarning, match="typology_map"):
+        fig = maps.typology_map(areas, None, None, "Kent")
+    assert "Kent" in fig.axes[0].get_title()

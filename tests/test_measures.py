@@ -110,6 +110,9 @@ def test_period_means_and_missing_years():
     assert strict.loc["A", "value"] == 3.0 and strict.loc["A", "status"] == "ok"
     assert np.isnan(strict.loc["B", "value"]) and strict.loc["B", "status"] == "suppressed"
     lenient = gc.period_means(counts, {"p": [2010, 2011]}, skipna=True).set_index("area")
+    with pytest.warns(DeprecationWarning, match="skipna="):
+        by_position = gc.period_means(counts, {"p": [2010, 2011]}, True).set_index("area")
+    pd.testing.assert_frame_equal(by_position, lenient)
     assert lenient.loc["B", "value"] == 6.0 and lenient.loc["B", "status"] == "suppressed"
     with pytest.raises(InputError, match="names periods not in the counts"):
         gc.period_means(counts, {"p": [2009, 2010]})

@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._results import keyword_options
 from ._style import (
     CLUSTER_TYPES,
     LISA_COLOURS,
@@ -230,9 +231,11 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
 # --------------------------------------------------------------------------- static maps
 
 
+@keyword_options
 def typology_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     label_conurbations: bool = True,
@@ -362,9 +365,11 @@ def typology_map(
     return fig
 
 
+@keyword_options
 def lisa_map(
     areas: gpd.GeoDataFrame,
     column: str,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -454,9 +459,11 @@ def _as_graph(graph: Any) -> Graph:
     )
 
 
+@keyword_options
 def moran_scatterplot(
     values: pd.Series,
     graph: Graph,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     labels: Mapping[str, str] | Iterable[str] | None = None,

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ._results import keyword_options
 from .counts import COLUMNS, KEY, TOTAL, sum_counts, validate_counts
 from .errors import InputError
 
@@ -102,8 +103,9 @@ def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
     return dict.fromkeys(measures, groups)
 
 
+@keyword_options
 def period_means(
-    counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], skipna: bool = False
+    counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], *, skipna: bool = False
 ) -> pd.DataFrame:
     """Average counts over spans of periods.
 
