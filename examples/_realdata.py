@@ -208,17 +208,18 @@ def clusters_by_type(areas) -> list[str]:
     return lines
 
 
-def conurbation_lines(conurbations, areas) -> list[str]:
-    """Each conurbation: id, size, shared sector groups and members, wrapped."""
+def conurbation_lines(merged, areas) -> list[str]:
+    """Each conurbation (of a ``Conurbations`` result): id, size, shared groups, members."""
     import textwrap
 
+    conurbations = merged.table
     if not len(conurbations):
         return ["  none: no two neighbouring clusters share a sector group"]
     lines = []
     for key, row in conurbations.iterrows():
         lines.append(f"  {key}: {row['n_members']} areas, sharing {row['sectors'] or '-'}")
         lines += textwrap.wrap(row["name"], 96, initial_indent="      ", subsequent_indent="      ")
-    hubs = conurbations.attrs.get("hubs", [])
+    hubs = merged.hubs
     if hubs:
         named = ", ".join(f"{areas.loc[code, 'name']} ({code})" for code in hubs)
         lines.append(f"  kept out of every merge as a hub (still a cluster): {named}")

@@ -85,17 +85,17 @@ def analyse(**options) -> KentAnalysis:
     options = {"hubs": (real.LONDON,), "permutations": 199, "title": TITLE, **options}
     result = real.run_ttwas(**options)
     areas = result.areas
-    naive = gc.merge_conurbations(result.clusters, result.graph, areas, result.counts)
+    naive = gc.merge_conurbations(areas, result.counts, result.graph, result.detection).table
     groups = [real.area_groups(areas.loc[code]) for code in real.codes_by_name(areas, CORE)]
     shared = sorted(set.intersection(*groups))
     narrow = gc.merge_conurbations(
-        result.clusters,
-        result.graph,
         areas,
         result.counts,
+        result.graph,
+        result.detection,
         sectors=shared or None,
         hubs=[real.LONDON],
-    )
+    ).table
     return KentAnalysis(result, naive, narrow, shared)
 
 
@@ -189,7 +189,7 @@ def summary_text(analysis: KentAnalysis) -> str:
         ),
         "",
         "All conurbations (London as a hub, every group)",
-        *real.conurbation_lines(result.conurbations, areas),
+        *real.conurbation_lines(result.merged, areas),
     ]
     return "\n".join(lines)
 

@@ -67,7 +67,7 @@ def summary_text(result: gc.RunResult) -> str:
         *real.clusters_by_type(areas),
         "",
         "Conurbations: neighbouring clusters sharing a sector group",
-        *real.conurbation_lines(result.conurbations, areas),
+        *real.conurbation_lines(result.merged, areas),
     ]
     return "\n".join(lines)
 

@@ -1,6 +1,7 @@
 """The command line, as a planner runs it."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -100,7 +101,18 @@ def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsy
     assert main(["map", "--from", str(out), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "map.png").stat().st_size > 0
     assert main(["report", "--from", str(out), "--out", str(tmp_path / "r.html")]) == 0
-    assert "Tunbridge Wells" in (tmp_path / "r.html").read_text()
+    redrawn = (tmp_path / "r.html").read_text()
+    assert "Tunbridge Wells" in redrawn
+    # group names with spaces ("creative services") become fields without spaces, and the
+    # report read back from the files shows them under their own names again
+    assert not [c for c in areas.columns if " " in c]
+    assert "businesses_creative_services_lq" in areas.columns
+    assert "<b>businesses:creative services</b>: count" in redrawn
+    original = (out / "report.html").read_text()
+    key_metrics = re.findall(r"<b>businesses:[^<]+</b>: count[^<]+", original)
+    assert key_metrics and key_metrics == re.findall(
+        r"<b>businesses:[^<]+</b>: count[^<]+", redrawn
+    )
 
 
 def test_bad_counts_give_a_clear_error_and_status_2(real_inputs, tmp_path, capsys):
@@ -152,3 +164,10 @@ def test_console_script_is_installed():
         env={**os.environ},
     )
     assert done.returncode == 0 and done.stdout.strip() == f"geoclusters {gc.__version__}"
+
+
+def test_scheduler_and_workers_are_exclusive_options(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--out", "x", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err

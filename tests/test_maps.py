@@ -34,14 +34,29 @@ LISA = [
 ]
 
 
+LISA_FLAT = [value for row in LISA for value in row]
+SERVICES = {
+    "count": [np.nan] + [2500.0 + i for i in range(15)],
+    "lq": [np.nan] + [1.0] * 15,
+    "lq_change": [np.nan] + [0.0] * 15,
+}
+
+
 def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
-    extra = {
-        "employment_services_count": [np.nan] + [2500.0 + i for i in range(15)],
-        "employment_services_lq": [np.nan] + [1.0] * 15,
-        "employment_services_lq_change": [np.nan] + [0.0] * 15,
-    }
-    lisa = [value for row in LISA for value in row]
-    return _grid.grid_areas(lisa, extra=extra, synthetic=synthetic)
+    return _grid.grid_areas(LISA_FLAT, synthetic=synthetic)
+
+
+def grid_metrics() -> pd.DataFrame:
+    return _grid.grid_metrics({("employment", "services"): SERVICES})
+
+
+def lq(measure: str, group: str, areas) -> pd.Series:
+    """One group's LQ on the areas, from the long metrics, keeping the areas' synthetic mark."""
+    rows = grid_metrics()
+    rows = rows[(rows["measure"] == measure) & (rows["group"] == group) & (rows["metric"] == "lq")]
+    values = rows.set_index("area")["value"].reindex(areas.index)
+    values.attrs = dict(areas.attrs)
+    return values
 
 
 def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -52,7 +67,6 @@ def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "members": [";".join(CONURBATION)],
             "n_members": [3],
             "sectors": ["businesses:content"],
-            "businesses_content_count": [100.0 + 200.0 + 600.0],
             "rule": ["touching clusters sharing a sector group"],
         },
         geometry=[polygon],
@@ -238,7 +252,11 @@ def test_lisa_map_uses_geoda_colours_and_counts():
         "no data (1)",
     ]
     assert "SYNTHETIC DEMO DATA" in fig.axes[0].get_title()
-    assert "businesses:content" in fig.axes[0].get_title()
+    # the default title names the column as it is (no name is split apart)
+    assert "lisa_businesses_content" in fig.axes[0].get_title()
+    titled = maps.lisa_map(areas, "lisa_businesses_content", title="LISA: businesses:content")
+    assert "businesses:content" in titled.axes[0].get_title()
+    assert "SYNTHETIC DEMO DATA" in titled.axes[0].get_title()
 
 
 def test_lisa_map_rejects_unknown_labels():
@@ -297,12 +315,12 @@ def test_moran_slope_equals_esda(with_island):
 def test_moran_scatterplot_bad_input():
     areas = grid_areas()
     graph = Graph.build_contiguity(areas, rook=False)
-    values = areas["businesses_content_lq"]
+    values = lq("businesses", "content", areas)
     with pytest.raises(InputError) as err:
         maps.moran_scatterplot(values.drop("G33"), graph)
     assert err.value.rows == ["G33: no value"]
     with pytest.raises(InputError) as err:
-        maps.moran_scatterplot(areas["employment_services_lq"], graph)
+        maps.moran_scatterplot(lq("employment", "services", areas), graph)
     assert err.value.rows == ["G00"]
     with pytest.raises(InputError):
         maps.moran_scatterplot(values * 0 + 1, graph)
@@ -323,7 +341,13 @@ def geojson_layers(html: str) -> list[dict]:
 def test_interactive_map_features_and_popups(tmp_path):
     areas = grid_areas()
     path = tmp_path / "map.html"
-    fmap = maps.interactive_map(areas, grid_conurbations(areas), path=path)
+    fmap = maps.interactive_map(
+        areas,
+        grid_conurbations(areas),
+        metrics=grid_metrics(),
+        lisa=_grid.grid_lisa(LISA_FLAT),
+        path=path,
+    )
     html = path.read_text(encoding="utf-8")
     assert type(fmap).__name__ == "Map"
 
@@ -383,3 +407,20 @@ def test_interactive_map_on_real_ttwas(ttwa_path):
     assert len(features) == 228
     assert {f["properties"]["code"] for f in features} == set(ttwa.index)
     assert "SYNTHETIC" not in html
+
+
+def test_interactive_map_path_by_position_is_deprecated(tmp_path):
+    areas = grid_areas()
+    with pytest.warns(DeprecationWarning, match="path= and title= by keyword"):
+        maps.interactive_map(areas, None, tmp_path / "old.html", "Old title")
+    assert "Old title" in (tmp_path / "old.html").read_text(encoding="utf-8")
+
+
+def test_map_options_by_position_are_deprecated():
+    areas = grid_areas()
+    with pytest.warns(DeprecationWarning, match="ax, title of lisa_map by position"):
+        fig = maps.lisa_map(areas, "lisa_businesses_content", None, "Old title")
+    assert "Old title" in fig.axes[0].get_title()
+    with pytest.warns(DeprecationWarning, match="typology_map"):
+        fig = maps.typology_map(areas, None, None, "Kent")
+    assert "Kent" in fig.axes[0].get_title()

@@ -25,6 +25,7 @@ from libpysal.graph import Graph
 from matplotlib.colors import to_rgb
 
 from geoclusters import report
+from geoclusters.conurbations import Conurbations
 from geoclusters.errors import InputError
 from geoclusters.maps import TYPE_COLOURS
 from geoclusters.provenance import Provenance
@@ -53,27 +54,53 @@ EXPECTED_ROWS = [
 NOTE = "TTWA counts are an approximation moved from local authorities"
 
 
+LISA = ["HH", "HH", "ns", "LH"] + ["ns"] * 12
+
+
 def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
     names = [f"Area {code[1:]}" for code in CODES]
     names[CODES.index("G32")] = EVIL  # a "both" cluster area
-    lisa = ["HH", "HH", "ns", "LH"] + ["ns"] * 12
-    return _grid.grid_areas(lisa, names=names, synthetic=synthetic)
+    return _grid.grid_areas(LISA, names=names, synthetic=synthetic)
 
 
-def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
+def conurbation_metrics(extra=None) -> pd.DataFrame:
+    """C1's long metrics: businesses content (count 900, LQ 1.234, +10 %) and ``extra``."""
+    series = {("businesses", "content"): {"count": [900.0], "lq": [1.234], "lq_change": [0.1]}}
+    rows = [
+        ("C1", measure, group, metric, values[0])
+        for (measure, group), metrics in {**series, **(extra or {})}.items()
+        for metric, values in metrics.items()
+    ]
+    return pd.DataFrame(rows, columns=["area", "measure", "group", "metric", "value"])
+
+
+def grid_conurbations(areas: gpd.GeoDataFrame, extra=None) -> Conurbations:
+    table = gpd.GeoDataFrame(
         {
             "name": [CON_NAME],
             "members": [";".join(CONURBATION)],
             "n_members": [3],
             "sectors": ["businesses:content"],
-            "businesses_content_count": [900.0],
-            "businesses_content_lq": [1.234],
-            "businesses_content_lq_change": [0.1],
             "rule": ["touching clusters sharing a sector group"],
         },
         geometry=[areas.loc[CONURBATION].geometry.union_all()],
         crs=areas.crs,
+        index=pd.Index(["C1"], name="conurbation"),
+    )
+    return Conurbations(table=table, metrics=conurbation_metrics(extra), links=pd.DataFrame())
+
+
+def write(path, areas, clusters, conurbations, record, lisa=True, **options) -> Path:
+    """write_report with the grid's long metrics (and LISA labels unless ``lisa`` is False)."""
+    return report.write_report(
+        areas,
+        clusters,
+        conurbations,
+        record,
+        metrics=_grid.grid_metrics(),
+        lisa=_grid.grid_lisa(LISA) if lisa else None,
+        path=path,
+        **options,
     )
 
 
@@ -93,9 +120,9 @@ def grid_clusters(areas: gpd.GeoDataFrame) -> pd.DataFrame:
                     "measure": "businesses",
                     "group": "content",
                     "rank": rank,
-                    "value": row["businesses_content_lq"],
+                    "value": _grid.CONTENT["lq"][CODES.index(code)],
                     "threshold": 0.9,
-                    "size": row["businesses_content_count"],
+                    "size": _grid.CONTENT["count"][CODES.index(code)],
                     "size_threshold": 400.0,
                 }
             )
@@ -131,7 +158,7 @@ def count_colour(pixels: np.ndarray, colour: str, tolerance: float = 0.03) -> in
 def test_report_content(tmp_path):
     areas = grid_areas()
     graph = Graph.build_contiguity(areas, rook=False)
-    out = report.write_report(
+    out = write(
         tmp_path / "sub" / "report.html",
         areas,
         grid_clusters(areas),
@@ -196,7 +223,7 @@ def test_report_content(tmp_path):
 
 def test_report_is_self_contained(tmp_path):
     areas = grid_areas()
-    html = report.write_report(
+    html = write(
         tmp_path / "r.html",
         areas,
         grid_clusters(areas),
@@ -225,14 +252,15 @@ def test_report_is_self_contained(tmp_path):
 
 def test_report_plain_data_custom_method_no_conurbations(tmp_path):
     areas = grid_areas(synthetic=False).drop(columns="lisa_businesses_content")
-    empty = grid_conurbations(areas).iloc[0:0]
+    empty = grid_conurbations(areas).table.iloc[0:0]
     method = "Step one: <counts>.\n\nStep two & three."
-    html = report.write_report(
+    html = write(
         tmp_path / "r.html",
         areas,
         grid_clusters(areas),
         empty,
         provenance(),
+        lisa=False,
         title="Kent & Sussex",
         method=method,
     ).read_text(encoding="utf-8")
@@ -246,13 +274,12 @@ def test_report_plain_data_custom_method_no_conurbations(tmp_path):
 
 def test_report_bare_sector_names_match_every_measure(tmp_path):
     areas = grid_areas()
-    conurbations = grid_conurbations(areas).assign(
-        sectors="content",
-        employment_content_count=50.0,
-        employment_content_lq=2.0,
-        employment_content_lq_change=-0.25,
+    conurbations = grid_conurbations(
+        areas,
+        extra={("employment", "content"): {"count": [50.0], "lq": [2.0], "lq_change": [-0.25]}},
     )
-    html = report.write_report(
+    conurbations.table["sectors"] = "content"
+    html = write(
         tmp_path / "r.html", areas, grid_clusters(areas), conurbations, provenance()
     ).read_text(encoding="utf-8")
     row = section(html, "conurbations")
@@ -266,7 +293,7 @@ def test_report_rejects_clusters_outside_areas(tmp_path):
         [grid_clusters(areas), pd.DataFrame({"area": ["X99"], "criterion": ["growth"]})]
     )
     with pytest.raises(InputError) as err:
-        report.write_report(tmp_path / "r.html", areas, clusters, None, provenance())
+        write(tmp_path / "r.html", areas, clusters, None, provenance())
     assert err.value.rows == ["X99"]
     assert not (tmp_path / "r.html").exists()
 
@@ -276,12 +303,24 @@ def test_report_takes_a_provenance_object(tmp_path):
     record = Provenance.record(
         "detect_nesta2016", {"top_n": 10, "quantile": 0.75}, notes=[NOTE], areas=areas
     )
-    html = report.write_report(
-        tmp_path / "r.html", areas, grid_clusters(areas), None, record
-    ).read_text(encoding="utf-8")
+    html = write(tmp_path / "r.html", areas, grid_clusters(areas), None, record).read_text(
+        encoding="utf-8"
+    )
     assert record.inputs["areas"] in html
     assert "<tr><td><code>top_n</code></td><td>10</td></tr>" in html
     assert "step detect_nesta2016" in html
+
+
+def test_report_old_argument_order_is_deprecated_but_works(tmp_path):
+    areas = grid_areas()
+    with pytest.warns(DeprecationWarning, match="path="):
+        out = report.write_report(
+            tmp_path / "old.html", areas, grid_clusters(areas), None, provenance(), None, "Old"
+        )
+    html = out.read_text(encoding="utf-8")
+    assert "Old" in html and "Area 00" in html
+    with pytest.raises(InputError, match="path="):
+        report.write_report(areas, grid_clusters(areas), None, provenance())
 
 
 def test_flatten_parameters_nested_lists_and_empties():
@@ -303,7 +342,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     if browser is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     areas = grid_areas()
-    page = report.write_report(
+    page = write(
         tmp_path / "report.html",
         areas,
         grid_clusters(areas),

@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "location_quotients": "measures",
     "growth": "measures",
     "lq_change": "measures",
+    "metrics": "measures",
+    "prepare": "measures",
     # graph and statistics
     "contiguity": "graph",
     "knn": "graph",
@@ -57,6 +59,8 @@ _EXPORTS: dict[str, str] = {
     "typology": "detect",
     "typology_summary": "detect",
     "merge_conurbations": "conurbations",
+    "Detection": "detect",
+    "Conurbations": "conurbations",
     "membership": "conurbations",
     "Provenance": "provenance",
     "fingerprint": "provenance",
@@ -84,10 +88,11 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, distributed, sources, taxonomy
     from .areas import read_areas, validate_areas
-    from .conurbations import membership, merge_conurbations
+    from .conurbations import Conurbations, membership, merge_conurbations
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
     from .crosswalks import areal_lookup, crosswalk, read_lookup
     from .detect import (
+        Detection,
         detect_hotspots,
         detect_nesta2016,
         detect_thresholds,
@@ -110,7 +115,9 @@ if TYPE_CHECKING:  # pragma: no cover
         growth,
         location_quotients,
         lq_change,
+        metrics,
         period_means,
+        prepare,
         shares,
     )
     from .pipeline import Config, RunResult, run

@@ -49,6 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", required=True, type=Path, help="output directory")
     demo.add_argument("--seed", type=int, default=0, help="demo region seed (default 0)")
     _output_options(demo)
+    _dask_options(demo)
     demo.set_defaults(handler=_demo)
 
     run = commands.add_parser(
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--config", type=Path, help="TOML file of parameters")
     run.add_argument("--out", required=True, type=Path, help="output directory")
     _output_options(run)
+    _dask_options(run)
     run.set_defaults(handler=_run)
 
     draw = commands.add_parser(
@@ -111,6 +113,25 @@ def _output_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress output")
 
 
+def _dask_options(parser: argparse.ArgumentParser) -> None:
+    dask = parser.add_mutually_exclusive_group()
+    dask.add_argument(
+        "--scheduler", metavar="ADDRESS", help="run the permutations on this Dask scheduler"
+    )
+    dask.add_argument(
+        "--workers", type=int, metavar="N", help="start a local Dask cluster with N workers"
+    )
+
+
+def _dask_config(config, arguments):
+    changes = {
+        name: getattr(arguments, name)
+        for name in ("scheduler", "workers")
+        if getattr(arguments, name) is not None
+    }
+    return config.replace(**changes) if changes else config
+
+
 def _demo(arguments) -> int:
     from .datasets import demo_region
     from .pipeline import Config, progress_printer, run
@@ -119,7 +140,7 @@ def _demo(arguments) -> int:
     if progress:
         progress("generating the SYNTHETIC demo region")
     region = demo_region(seed=arguments.seed)
-    config = Config(title="geoclusters demo region")
+    config = _dask_config(Config(title="geoclusters demo region"), arguments)
     result = run(region.areas, region.counts, config, progress=progress)
     return _finish(result, arguments)
 
@@ -137,6 +158,7 @@ def _run(arguments) -> int:
     )
     progress = None if arguments.quiet else progress_printer(_STAGES + 2)
     config = Config.from_toml(arguments.config) if arguments.config else Config()
+    config = _dask_config(config, arguments)
     if progress:
         progress(f"reading {arguments.boundaries.name} and {arguments.counts.name}")
     code, name = _columns(arguments)
@@ -217,13 +239,16 @@ def _finish(result, arguments) -> int:
 
 
 def _load_outputs(directory: Path):
+    """A run's outputs read back: areas, clusters, conurbations, provenance, metrics, LISA."""
     import geopandas as gpd
     import pandas as pd
 
+    from ._fields import FIELDS_FILE, read_mapping, unflatten
+    from .conurbations import Conurbations
     from .errors import InputError
     from .pipeline import load_provenance
 
-    needed = ["areas.gpkg", "clusters.csv", "conurbations.gpkg", "provenance.json"]
+    needed = ["areas.gpkg", "clusters.csv", "conurbations.gpkg", "provenance.json", FIELDS_FILE]
     missing = [n for n in needed if not (directory / n).exists()]
     if missing:
         raise InputError(
@@ -231,60 +256,56 @@ def _load_outputs(directory: Path):
             rows=missing,
             fix="point --from at a directory written by 'geoclusters run' or 'geoclusters demo'",
         )
+    mapping = read_mapping(directory / FIELDS_FILE)
     areas = gpd.read_file(directory / "areas.gpkg").set_index("area")
-    conurbations = gpd.read_file(directory / "conurbations.gpkg")
-    if "conurbation" in conurbations:
-        conurbations = conurbations.set_index("conurbation")
+    areas, metrics, lisa = unflatten(areas, mapping.get("areas", {}))
+    table = gpd.read_file(directory / "conurbations.gpkg")
+    if "conurbation" in table:
+        table = table.set_index("conurbation")
+    table, merged_metrics, _ = unflatten(table, mapping.get("conurbations", {}))
     clusters = pd.read_csv(directory / "clusters.csv", dtype={"area": str})
     provenance = load_provenance(directory / "provenance.json")
     synthetic = any("SYNTHETIC" in note for note in provenance.get("notes", []))
-    areas.attrs["synthetic"] = conurbations.attrs["synthetic"] = synthetic
-    for frame in (areas, conurbations):
+    areas.attrs["synthetic"] = table.attrs["synthetic"] = synthetic
+    for frame in (areas, table):
         for column in frame.columns:
             if frame[column].dtype == object and column != frame.geometry.name:
                 frame[column] = frame[column].fillna("")
-    return areas, clusters, conurbations, provenance
+    conurbations = Conurbations(
+        table=table,
+        metrics=merged_metrics,
+        links=pd.DataFrame(columns=["area", "neighbour", "shared"]),
+    )
+    return areas, clusters, conurbations, provenance, metrics, lisa
 
 
 def _map(arguments) -> int:
-    import matplotlib
+    from .pipeline import write_maps
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .maps import interactive_map, lisa_map, typology_map
-
-    areas, _, conurbations, _ = _load_outputs(arguments.source)
+    areas, _, conurbations, _, metrics, lisa = _load_outputs(arguments.source)
     out = arguments.out or arguments.source
-    out.mkdir(parents=True, exist_ok=True)
-    figure = typology_map(areas, conurbations, title=arguments.title)
-    figure.savefig(out / "map.png", dpi=150, bbox_inches="tight")
-    plt.close(figure)
-    written = [out / "map.png"]
-    lisa_columns = [c for c in areas.columns if c.startswith("lisa_")]
-    if lisa_columns:
-        figure = lisa_map(areas, lisa_columns[0])
-        figure.savefig(out / "lisa.png", dpi=150, bbox_inches="tight")
-        plt.close(figure)
-        written.append(out / "lisa.png")
-    interactive_map(areas, conurbations, path=out / "map.html")
-    written.append(out / "map.html")
-    for path in written:
-        print(path)
+    paths = write_maps(
+        areas, conurbations.table, metrics=metrics, lisa=lisa, title=arguments.title, path=out
+    )
+    for key in ("map", "lisa_map", "interactive_map"):
+        if key in paths:
+            print(paths[key])
     return 0
 
 
 def _report(arguments) -> int:
     from .report import write_report
 
-    areas, clusters, conurbations, provenance = _load_outputs(arguments.source)
+    areas, clusters, conurbations, provenance, metrics, lisa = _load_outputs(arguments.source)
     path = write_report(
-        arguments.out or arguments.source / "report.html",
         areas,
         clusters,
         conurbations,
         provenance,
+        metrics=metrics,
+        lisa=lisa,
         title=arguments.title,
+        path=arguments.out or arguments.source / "report.html",
     )
     print(path)
     return 0

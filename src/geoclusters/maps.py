@@ -12,8 +12,10 @@ The inputs are the pipeline's outputs:
 
 - ``areas``: a GeoDataFrame indexed by area code, projected CRS, with ``name``,
   ``cluster_type`` (one of :data:`CLUSTER_TYPES`), ``conurbation`` (``""`` when
-  none), metric columns ``{measure}_{group}_count``, ``_lq`` and ``_lq_change``
-  and LISA columns ``lisa_{measure}_{group}`` (values in :data:`LISA_COLOURS`).
+  none); the per-area metrics come apart, as the long table of
+  :func:`geoclusters.measures.metrics` (``metrics=``), and the LISA labels as a
+  long table ``area, measure, group, label`` (``lisa=``, values in
+  :data:`LISA_COLOURS`).
 - ``conurbations``: a GeoDataFrame with one dissolved polygon per conurbation
   and ``name``, ``members``, ``n_members``, ``sectors``, ``rule``.
 
@@ -26,6 +28,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +36,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._results import keyword_options
+from ._style import (
+    CLUSTER_TYPES,
+    LISA_COLOURS,
+    LISA_NAMES,
+    NOT_CLUSTERS,
+    SHOWN_METRICS,
+    SYNTHETIC_LABEL,
+    TYPE_COLOURS,
+    is_synthetic,
+    lisa_labels,
+    lisa_pairs,
+    metric_lookup,
+    pair_label,
+    pairs,
+    table_of,
+    titled,
+)
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,106 +75,11 @@ __all__ = [
     "typology_map",
 ]
 
-#: The cluster types, in legend order.
-CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
-
-#: Types that are not clusters: ``"no data"`` marks areas that had no counts.
-NOT_CLUSTERS: tuple[str, ...] = ("none", "no data")
-
-#: Fill colour of each cluster type (ColorBrewer Dark2, readable with the
-#: common colour-vision deficiencies); areas that are not clusters stay light grey.
-TYPE_COLOURS: dict[str, str] = {
-    "high concentration": "#d95f02",
-    "high growth": "#1b9e77",
-    "both": "#7570b3",
-    "none": "#e3e3e3",
-    "no data": "#ffffff",
-}
-
-#: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
-LISA_COLOURS: dict[str, str] = {
-    "ns": "#eeeeee",
-    "HH": "#ff0000",
-    "LL": "#0000ff",
-    "LH": "#a7adf9",
-    "HL": "#f4ada8",
-}
-
-_LISA_NAMES = {
-    "ns": "not significant",
-    "HH": "High-High",
-    "LL": "Low-Low",
-    "LH": "Low-High",
-    "HL": "High-Low",
-}
 _NO_DATA_COLOUR = "#ffffff"
 _EDGE = "#8c8c8c"
 _OUTLINE = "#222222"
 
-#: Printed in every title (and the report) when the data are synthetic.
-SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
-
-_METRIC_SUFFIXES = ("_count", "_lq_change", "_lq")
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _is_synthetic(*objects: Any) -> bool:
-    """True when any of the objects carries ``attrs["synthetic"]``."""
-    return any(bool(getattr(obj, "attrs", {}).get("synthetic", False)) for obj in objects)
-
-
-def _title(text: str, synthetic: bool) -> str:
-    return f"{SYNTHETIC_LABEL}\n{text}" if synthetic else text
-
-
-def _metric_prefixes(frame: pd.DataFrame) -> list[str]:
-    """The ``{measure}_{group}`` prefixes that have metric columns, in column order."""
-    prefixes: list[str] = []
-    for column in frame.columns:
-        for suffix in _METRIC_SUFFIXES:
-            if isinstance(column, str) and column.endswith(suffix):
-                prefix = column[: -len(suffix)]
-                if prefix and prefix not in prefixes:
-                    prefixes.append(prefix)
-                break
-    return prefixes
-
-
-def _prefix_label(prefix: str) -> str:
-    """``"businesses_content"`` -> ``"businesses:content"`` (the groups' spelling)."""
-    measure, _, group = prefix.partition("_")
-    return f"{measure}:{group}" if group else measure
-
-
-def _lisa_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns named ``lisa_{measure}_{group}``."""
-    return [c for c in frame.columns if isinstance(c, str) and c.startswith("lisa_")]
-
-
-def _format_count(value: Any) -> str:
-    """Counts with thousands separators; decimals only when the count is fractional."""
-    if value is None or pd.isna(value):
-        return "–"
-    value = float(value)
-    if value == round(value):
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _format_lq(value: Any) -> str:
-    """Location quotients to two decimals."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):.2f}"
-
-
-def _format_change(value: Any) -> str:
-    """Relative LQ change (LQ2 / LQ1 − 1) as a signed percentage."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{100 * float(value):+.1f}%"
 
 
 def _require_geoframe(frame: Any, what: str, columns: Iterable[str]) -> None:
@@ -305,9 +231,11 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
 # --------------------------------------------------------------------------- static maps
 
 
+@keyword_options
 def typology_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     label_conurbations: bool = True,
@@ -374,6 +302,7 @@ def typology_map(
     ]
 
     drawn = None
+    conurbations = table_of(conurbations)
     if conurbations is not None and len(conurbations):
         _require_geoframe(conurbations, "conurbations", ["name"])
         drawn = conurbations.to_crs(areas.crs) if conurbations.crs != areas.crs else conurbations
@@ -387,7 +316,7 @@ def typology_map(
         ax.set_xlim(box[0], box[2])
         ax.set_ylim(box[1], box[3])
     ax.set_axis_off()
-    ax.set_title(_title(title or "Industry cluster typology", _is_synthetic(areas)))
+    ax.set_title(titled(title or "Industry cluster typology", is_synthetic(areas)))
     ax.legend(
         handles=handles,
         title="Cluster type",
@@ -436,9 +365,11 @@ def typology_map(
     return fig
 
 
+@keyword_options
 def lisa_map(
     areas: gpd.GeoDataFrame,
     column: str,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
 ) -> Figure:
@@ -455,7 +386,7 @@ def lisa_map(
     ax : matplotlib.axes.Axes, optional
         Draw on these axes; by default a new Agg figure is made.
     title : str, optional
-        By default "LISA clusters: <measure>:<group>".
+        By default "LISA clusters: <column>".
 
     Returns
     -------
@@ -496,7 +427,7 @@ def lisa_map(
         Patch(
             facecolor=colour,
             edgecolor=_EDGE,
-            label=f"{_LISA_NAMES[key]} ({int(counts.get(key, 0))})",
+            label=f"{LISA_NAMES[key]} ({int(counts.get(key, 0))})",
         )
         for key, colour in LISA_COLOURS.items()
     ]
@@ -505,10 +436,9 @@ def lisa_map(
         handles.append(
             Patch(facecolor=_NO_DATA_COLOUR, edgecolor=_EDGE, label=f"no data ({n_missing})")
         )
-    prefix = column.removeprefix("lisa_")
     ax.set_axis_off()
     ax.set_title(
-        _title(title or f"LISA clusters: {_prefix_label(prefix)}", _is_synthetic(areas)),
+        titled(title or f"LISA clusters: {column}", is_synthetic(areas)),
         fontsize=10,
     )
     ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.85)
@@ -529,9 +459,11 @@ def _as_graph(graph: Any) -> Graph:
     )
 
 
+@keyword_options
 def moran_scatterplot(
     values: pd.Series,
     graph: Graph,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     labels: Mapping[str, str] | Iterable[str] | None = None,
@@ -671,7 +603,7 @@ def moran_scatterplot(
 
     ax.set_xlabel(f"{name} (standardised)")
     ax.set_ylabel(f"spatial lag of {name}\n(row-standardised)")
-    ax.set_title(_title(title or f"Moran scatterplot: {name}", _is_synthetic(values)), fontsize=10)
+    ax.set_title(titled(title or f"Moran scatterplot: {name}", is_synthetic(values)), fontsize=10)
     ax.legend(loc="best", fontsize=8, framealpha=0.85)
     return fig
 
@@ -679,7 +611,9 @@ def moran_scatterplot(
 # --------------------------------------------------------------------------- interactive
 
 
-def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
+def _popup_frame(
+    areas: gpd.GeoDataFrame, metrics: pd.DataFrame | None, lisa: pd.DataFrame | None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Areas with human-readable, pre-formatted popup columns (strings, "–" when missing)."""
     import geopandas as gpd
 
@@ -697,18 +631,18 @@ def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
     ):
         if column in areas:
             data[label] = areas[column].fillna("").astype(str)
-    for prefix in _metric_prefixes(areas):
-        label = _prefix_label(prefix)
-        for suffix, heading, formatter in (
-            ("_count", "count", _format_count),
-            ("_lq", "LQ", _format_lq),
-            ("_lq_change", "LQ change", _format_change),
-        ):
-            if prefix + suffix in areas:
-                data[f"{label} {heading}"] = areas[prefix + suffix].map(formatter)
-    for column in _lisa_columns(areas):
-        label = _prefix_label(column.removeprefix("lisa_"))
-        data[f"LISA {label}"] = areas[column].map(lambda v: _LISA_NAMES.get(v, "–"))
+    lookup = metric_lookup(metrics)
+    codes = areas.index.astype(str)
+    for measure, group in pairs(metrics):
+        label = pair_label(measure, group)
+        for metric, heading, formatter in SHOWN_METRICS:
+            values = [lookup.get((c, measure, group), {}).get(metric) for c in codes]
+            data[f"{label} {heading}"] = pd.Series(values, index=areas.index).map(formatter)
+    for measure, group in lisa_pairs(lisa):
+        labels = lisa_labels(lisa, measure, group, codes)
+        data[f"LISA {pair_label(measure, group)}"] = pd.Series(
+            labels.to_numpy(), index=areas.index
+        ).map(lambda v: LISA_NAMES.get(v, "–"))
     frame = gpd.GeoDataFrame(
         pd.DataFrame(data, index=areas.index).reset_index(drop=True),
         geometry=areas.geometry.to_numpy(),
@@ -720,8 +654,11 @@ def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
 def interactive_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
-    path: str | Path | None = None,
+    *legacy: Any,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
     title: str | None = None,
+    path: str | Path | None = None,
 ) -> folium.Map:
     """An interactive (Leaflet) map of the typology, one popup per area.
 
@@ -729,15 +666,20 @@ def interactive_map(
     ----------
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``name`` and ``cluster_type``; the popup also
-        shows ``conurbation``, the groups, every ``{measure}_{group}`` count,
-        LQ and LQ change found, and the ``lisa_*`` labels.
-    conurbations : geopandas.GeoDataFrame, optional
+        shows ``conurbation`` and the groups.
+    conurbations : Conurbations or geopandas.GeoDataFrame, optional
         Drawn as a second, switchable layer of outlines with their own popups.
-    path : str or Path, optional
-        Save the map as an HTML file here.
+    metrics : pandas.DataFrame, optional
+        The long per-area metrics (:func:`geoclusters.measures.metrics`): the
+        popup shows every measure and group's count, LQ and LQ change.
+    lisa : pandas.DataFrame, optional
+        LISA labels, ``area, measure, group, label``, shown in the popup.
     title : str, optional
         Heading shown on the map; by default "Industry cluster typology" (with
         "SYNTHETIC DEMO DATA" for synthetic data).
+    path : str or Path, optional
+        Save the map as an HTML file here (keyword only: passing it, or the
+        title, by position is deprecated and removed in 0.3).
 
     Returns
     -------
@@ -762,9 +704,19 @@ def interactive_map(
     """
     import folium
 
+    if legacy:
+        warnings.warn(
+            "interactive_map(areas, conurbations, path, title) is deprecated and will be "
+            "removed in 0.3; pass path= and title= by keyword",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        path = legacy[0]
+        title = legacy[1] if len(legacy) > 1 else title
+    conurbations = table_of(conurbations)
     _require_geoframe(areas, "areas", ["cluster_type"])
     types = _check_types(areas)
-    frame, fields = _popup_frame(areas)
+    frame, fields = _popup_frame(areas, metrics, lisa)
     frame = frame.to_crs(4326)
     present = [t for t in CLUSTER_TYPES if (types == t).any()]
     fmap = frame.explore(
@@ -810,13 +762,13 @@ def interactive_map(
         )
     folium.LayerControl(collapsed=False).add_to(fmap)
 
-    heading = _title(title or "Industry cluster typology", _is_synthetic(areas))
+    heading = titled(title or "Industry cluster typology", is_synthetic(areas))
     from html import escape
 
     banner = (
         '<div style="position:fixed;top:10px;left:60px;z-index:1000;background:white;'
         "padding:4px 10px;border:1px solid #999;font:bold 14px sans-serif;"
-        f'{"color:#b00000;" if _is_synthetic(areas) else ""}">'
+        f'{"color:#b00000;" if is_synthetic(areas) else ""}">'
         + "<br>".join(escape(line) for line in heading.splitlines())
         + "</div>"
     )

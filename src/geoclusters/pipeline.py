@@ -9,11 +9,13 @@ and returns a :class:`RunResult` whose parts are plain (Geo)DataFrames.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import sys
 import time
 import tomllib
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,12 +25,14 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from .conurbations import membership, merge_conurbations
+from ._fields import FIELDS_FILE, flatten, write_mapping
+from ._results import html_table
+from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
-from .detect import detect_hotspots, detect_nesta2016, detect_thresholds, typology
+from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, area_profile, prepare
+from .errors import InputError, check_choice, check_policy
+from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
@@ -41,7 +45,10 @@ _NULLABLE = (
     "sectors",
     "hub_min_links",
     "title",
+    "scheduler",
+    "workers",
 )
+MISSING_COUNTS = ("raise", "no data")
 
 
 @dataclass(frozen=True)
@@ -77,11 +84,19 @@ class Config:
         Conurbations (see :func:`geoclusters.merge_conurbations`).
     lisa : bool
         Add local Moran quadrants of every group's LQ to the areas.
-    missing_counts : {"error", "no data"}
+    missing_counts : {"raise", "no data"}
         What to do with areas that have no counts at all: refuse (the
         default), or leave them out of the analysis and keep them in every
         output with ``cluster_type`` ``"no data"`` (for example Northern
-        Ireland's TTWAs with counts for Great Britain only).
+        Ireland's TTWAs with counts for Great Britain only). The 0.1 spelling
+        ``"error"`` means ``"raise"`` (deprecated, removed in 0.3).
+    scheduler : str or None
+        Address of a running Dask scheduler (``"tcp://host:8786"``): the
+        permutation tests run on its workers, with results identical to the
+        local run.
+    workers : int or None
+        Start a local Dask cluster with this many workers for the run (not
+        with ``scheduler``).
     title : str or None
         Report and map title.
     notes : tuple of str
@@ -111,9 +126,11 @@ class Config:
     hub_min_links: int | None = None
     min_members: int = 2
     lisa: bool = True
-    missing_counts: str = "error"
+    missing_counts: str = "raise"
     title: str | None = None
     notes: tuple[str, ...] = ()
+    scheduler: str | None = None
+    workers: int | None = None
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
@@ -147,9 +164,28 @@ class Config:
         for name in _NULLABLE:
             if isinstance(flat.get(name), str) and flat[name].lower() == "none":
                 flat[name] = None
+        if "missing_counts" in flat:
+            # "error" (0.1) means "raise", deprecated; "no data" names the repair
+            flat["missing_counts"] = check_policy(
+                "missing_counts", flat["missing_counts"], MISSING_COUNTS
+            )
         config = cls(**flat)
         check_choice("method", config.method, METHODS)
-        check_choice("missing_counts", config.missing_counts, ("error", "no data"))
+        check_choice("missing_counts", config.missing_counts, MISSING_COUNTS)
+        if config.workers is not None and (
+            isinstance(config.workers, bool)
+            or not isinstance(config.workers, int)
+            or config.workers < 1
+        ):
+            raise InputError(
+                f"workers={config.workers!r} is not a positive whole number",
+                fix="set workers to the number of local Dask workers, e.g. 2",
+            )
+        if config.scheduler is not None and config.workers is not None:
+            raise InputError(
+                "scheduler and workers cannot both be set",
+                fix="use scheduler= for a running cluster, or workers= for a local one",
+            )
         return config
 
     @classmethod
@@ -173,19 +209,18 @@ class Config:
         return dataclasses.asdict(self)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class RunResult:
     """Everything a run produced.
 
     Attributes
     ----------
     areas : geopandas.GeoDataFrame
-        Every input area: name, counts, LQ and growth of every measure and
-        group, typology, conurbation and LISA quadrants.
+        Every input area: name, typology and conurbation.
     clusters : pandas.DataFrame
         The selections (one row per area, measure, group and criterion).
     conurbations : geopandas.GeoDataFrame
-        One row per conurbation.
+        One row per conurbation (``merged.table``).
     summary : pandas.DataFrame
         Cluster types by region.
     graph : libpysal.graph.Graph
@@ -196,6 +231,13 @@ class RunResult:
         The tidy counts of the groups in the two periods.
     config : Config
     provenance : Provenance
+    metrics : pandas.DataFrame
+        The long per-area metrics (:func:`geoclusters.measures.metrics`).
+    lisa : pandas.DataFrame
+        Local Moran labels of every group's LQ: ``area, measure, group, label``.
+    detection : geoclusters.detect.Detection
+    merged : geoclusters.conurbations.Conurbations
+        The conurbations with their links and merged metrics.
     """
 
     areas: gpd.GeoDataFrame
@@ -208,13 +250,46 @@ class RunResult:
     config: Config
     provenance: Provenance
     method_text: str = field(default="", repr=False)
+    metrics: pd.DataFrame | None = None
+    lisa: pd.DataFrame | None = None
+    detection: Detection | None = None
+    merged: Conurbations | None = None
 
     @property
     def synthetic(self) -> bool:
         """True when the input was the synthetic demo region."""
         return bool(self.areas.attrs.get("synthetic", False))
 
-    def write(self, out: str | Path, maps: bool = True, report: bool = True) -> dict[str, Path]:
+    @property
+    def params(self) -> dict[str, Any]:
+        """Every parameter of the run."""
+        return dict(self.provenance.parameters)
+
+    def __repr__(self) -> str:
+        types = self.summary["total"]
+        return (
+            f"RunResult({self.config.method}: {len(self.areas)} areas, "
+            f"{types.get('all clusters', 0)} clusters, {len(self.conurbations)} conurbations"
+            + (", SYNTHETIC" if self.synthetic else "")
+            + ")"
+        )
+
+    def _repr_html_(self) -> str:
+        types = self.summary["total"]
+        return html_table(
+            "RunResult",
+            [
+                ("method", self.config.method),
+                ("areas", len(self.areas)),
+                *((t, int(types[t])) for t in types.index if t != "areas"),
+                ("conurbations", len(self.conurbations)),
+                ("synthetic", self.synthetic),
+            ],
+        )
+
+    def write(
+        self, out: str | Path, *legacy: bool, maps: bool = True, report: bool = True
+    ) -> dict[str, Path]:
         """Write the outputs into a directory.
 
         Parameters
@@ -231,9 +306,25 @@ class RunResult:
         -------
         dict
             Output name → path: ``areas``, ``clusters``, ``conurbations``,
-            ``summary``, ``provenance`` and, when asked, ``map``, ``lisa_map``,
-            ``interactive_map``, ``report``.
+            ``summary``, ``provenance``, ``fields`` and, when asked, ``map``,
+            ``lisa_map``, ``interactive_map``, ``report``.
+
+        Notes
+        -----
+        The GeoPackages hold the metrics as flat fields without spaces
+        (``businesses_content_lq``); ``fields.json`` maps every field back to
+        its measure, group and metric, which is how ``geoclusters map --from``
+        and ``report --from`` read them, whatever the names.
         """
+        if legacy:
+            warnings.warn(
+                "RunResult.write(out, maps, report) by position is deprecated and will be "
+                "removed in 0.3; pass maps= and report= by keyword",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            maps = legacy[0]
+            report = legacy[1] if len(legacy) > 1 else report
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         paths = {
@@ -242,49 +333,114 @@ class RunResult:
             "conurbations": out / "conurbations.gpkg",
             "summary": out / "summary.csv",
             "provenance": out / "provenance.json",
+            "fields": out / FIELDS_FILE,
         }
-        self.areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
+        area_fields, area_mapping = flatten(self._metrics(), self.lisa)
+        areas = self.areas.join(area_fields)
+        areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
         self.clusters.to_csv(paths["clusters"], index=False)
-        _write_polygons(self.conurbations, paths["conurbations"], "conurbations")
+        conurbations, conurbation_mapping = self.conurbations, {}
+        merged_metrics = self.merged.metrics if self.merged is not None else None
+        if merged_metrics is not None and len(merged_metrics):
+            fields, conurbation_mapping = flatten(merged_metrics)
+            conurbations = conurbations.join(fields)
+            conurbations = conurbations[
+                [c for c in conurbations.columns if c != "geometry"] + ["geometry"]
+            ]
+        _write_polygons(conurbations, paths["conurbations"], "conurbations")
         self.summary.to_csv(paths["summary"])
         self.provenance.write(paths["provenance"])
+        write_mapping(paths["fields"], {"areas": area_mapping, "conurbations": conurbation_mapping})
         if maps:
             paths.update(self._write_maps(out))
         if report:
             from .report import write_report
 
             paths["report"] = write_report(
-                out / "report.html",
                 self.areas,
                 self.clusters,
-                self.conurbations,
+                self.merged if self.merged is not None else self.conurbations,
                 self.provenance.to_dict(),
+                metrics=self.metrics,
+                lisa=self.lisa,
                 graph=self.graph,
                 title=self.config.title,
                 method=self.method_text,
+                path=out / "report.html",
             )
         return paths
 
+    def _metrics(self) -> pd.DataFrame:
+        if self.metrics is None:
+            return pd.DataFrame(columns=["area", "measure", "group", "metric", "value"])
+        return self.metrics
+
     def _write_maps(self, out: Path) -> dict[str, Path]:
-        import matplotlib
+        return write_maps(
+            self.areas,
+            self.conurbations,
+            metrics=self.metrics,
+            lisa=self.lisa,
+            title=self.config.title,
+            path=out,
+        )
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
 
-        from .maps import interactive_map, lisa_map, typology_map
+def write_maps(
+    areas: gpd.GeoDataFrame,
+    conurbations=None,
+    *,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
+    title: str | None = None,
+    path: str | Path,
+) -> dict[str, Path]:
+    """Write ``map.png``, ``lisa.png`` (the first group with LISA labels) and ``map.html``.
 
-        paths = {"map": out / "map.png", "interactive_map": out / "map.html"}
-        figure = typology_map(self.areas, self.conurbations, title=self.config.title)
-        figure.savefig(paths["map"], dpi=150, bbox_inches="tight")
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        A run's areas (``RunResult.areas``).
+    conurbations : Conurbations or geopandas.GeoDataFrame, optional
+    metrics, lisa : pandas.DataFrame, optional
+        The long metrics and LISA tables (``RunResult.metrics``, ``.lisa``).
+    title : str, optional
+    path : str or Path
+        The directory to write into (created when missing).
+
+    Returns
+    -------
+    dict
+        ``map``, ``interactive_map`` and, with LISA labels, ``lisa_map`` → path.
+    """
+    out = Path(path)
+    out.mkdir(parents=True, exist_ok=True)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .maps import interactive_map, lisa_map, typology_map
+
+    paths = {"map": out / "map.png", "interactive_map": out / "map.html"}
+    figure = typology_map(areas, conurbations, title=title)
+    figure.savefig(paths["map"], dpi=150, bbox_inches="tight")
+    plt.close(figure)
+    if lisa is not None and len(lisa):
+        first = lisa.iloc[0]
+        rows = lisa[(lisa["measure"] == first["measure"]) & (lisa["group"] == first["group"])]
+        labelled = areas[[areas.geometry.name]].assign(
+            lisa=rows.set_index("area")["label"].reindex(areas.index.astype(str)).to_numpy()
+        )
+        labelled.attrs = dict(areas.attrs)
+        paths["lisa_map"] = out / "lisa.png"
+        figure = lisa_map(
+            labelled, "lisa", title=f"LISA clusters: {first['measure']}:{first['group']}"
+        )
+        figure.savefig(paths["lisa_map"], dpi=150, bbox_inches="tight")
         plt.close(figure)
-        lisa_columns = [c for c in self.areas.columns if c.startswith("lisa_")]
-        if lisa_columns:
-            paths["lisa_map"] = out / "lisa.png"
-            figure = lisa_map(self.areas, lisa_columns[0])
-            figure.savefig(paths["lisa_map"], dpi=150, bbox_inches="tight")
-            plt.close(figure)
-        interactive_map(self.areas, self.conurbations, path=paths["interactive_map"])
-        return paths
+    interactive_map(areas, conurbations, metrics=metrics, lisa=lisa, path=paths["interactive_map"])
+    return paths
 
 
 def _write_polygons(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
@@ -338,12 +494,33 @@ def run(
     (1, ['high concentration'])
     """
     config = _config(config, options)
+    with _dask_client(config) as client:
+        return _run(areas, counts, config, progress, client)
+
+
+@contextlib.contextmanager
+def _dask_client(config: Config):
+    """The Dask client the config asks for (closed afterwards), or None."""
+    if config.scheduler is None and config.workers is None:
+        yield None
+        return
+    from .distributed import client
+
+    dask_client = client(address=config.scheduler, n_workers=config.workers)
+    try:
+        yield dask_client
+    finally:
+        dask_client.close()
+
+
+def _run(areas, counts, config: Config, progress, client) -> RunResult:
     say = progress or (lambda message: None)
     notes = list(config.notes)
     if areas.attrs.get("synthetic"):
         notes.insert(0, "SYNTHETIC DEMO DATA: the areas and counts are generated, not real.")
 
     say("checking counts against the areas")
+    # the one validation of the run: every stage below gets valid counts
     counts = validate_counts(counts)
     all_areas = areas
     without = areas.index.difference(pd.Index(counts["area"].unique()))
@@ -357,7 +534,7 @@ def run(
     periods = _periods(counts, config.periods)
 
     say("averaging periods and grouping sectors")
-    table, start, end = prepare(counts, groups, periods)
+    table, start, end = prepare(counts, groups, periods, _validated=True)
 
     say("building the contiguity graph")
     from .graph import contiguity
@@ -371,34 +548,38 @@ def run(
     )
 
     say(f"detecting clusters ({config.method})")
-    clusters = _detect(config, areas, table, graph)
+    detection = _detect(config, areas, table, graph, client)
+    clusters = detection.selections
+    # the detector's metrics are the run's: computed once, on every measure and group
+    area_metrics = detection.metrics
 
     say("typing clusters and computing measures")
-    types = typology(clusters, areas)
-    profile = area_profile(table, start, end)
+    types = typology(areas, clusters)
 
-    lisa = pd.DataFrame(index=areas.index)
+    lisa = pd.DataFrame(columns=["area", "measure", "group", "label"])
     if config.lisa:
         say("local Moran's I for every group")
-        lisa = _lisa(profile, graph, config)
+        lisa = _lisa(area_metrics, graph, config, client)
 
     say("merging clusters into conurbations")
-    conurbations = merge_conurbations(
-        clusters,
-        graph,
+    merged = merge_conurbations(
         areas,
         table,
+        graph,
+        clusters,
         match=config.match,
         sectors=config.sectors,
         hubs=config.hubs,
         hub_min_links=config.hub_min_links,
         min_members=config.min_members,
         periods=(start, end),
+        _validated=True,
     )
-    members = membership(conurbations, areas)
+    conurbations = merged.table
+    members = membership(areas, conurbations)
 
     keep = ["name", *(c for c in ("data",) if c in areas.columns)]
-    out = areas[keep].join(profile).join(types.drop(columns="name")).join(members).join(lisa)
+    out = areas[keep].join(types.drop(columns="name")).join(members)
     out = gpd.GeoDataFrame(out, geometry=areas.geometry, crs=areas.crs)
     if len(areas) < len(all_areas):
         out = _with_no_data(out, all_areas)
@@ -410,7 +591,7 @@ def run(
         "periods": periods,
         "start": start,
         "end": end,
-        "hubs_excluded": conurbations.attrs.get("hubs", []),
+        "hubs_excluded": merged.hubs,
     }
     provenance = Provenance.record("run", parameters, notes=notes, areas=areas, counts=counts)
     return RunResult(
@@ -424,6 +605,10 @@ def run(
         config=config,
         provenance=provenance,
         method_text=describe(config, start, end, report),
+        metrics=area_metrics,
+        lisa=lisa,
+        detection=detection,
+        merged=merged,
     )
 
 
@@ -481,8 +666,8 @@ def _periods(counts: pd.DataFrame, periods):
     )
 
 
-def _detect(config: Config, areas, table, graph) -> pd.DataFrame:
-    common = {"groups": None, "periods": sorted(set(table["period"]))}
+def _detect(config: Config, areas, table, graph, client=None) -> Detection:
+    common = {"groups": None, "periods": sorted(set(table["period"])), "_validated": True}
     if config.method == "nesta2016":
         return detect_nesta2016(
             areas, table, quantile=config.quantile, top_n=config.top_n, **common
@@ -506,20 +691,22 @@ def _detect(config: Config, areas, table, graph) -> pd.DataFrame:
         alpha=config.alpha,
         permutations=config.permutations,
         seed=config.seed,
+        client=client,
         **common,
     )
 
 
-def _lisa(profile: pd.DataFrame, graph, config: Config) -> pd.DataFrame:
+def _lisa(metrics: pd.DataFrame, graph, config: Config, client=None) -> pd.DataFrame:
+    """Local Moran labels of every group's second-period LQ, long."""
     from .stats import local_moran
 
-    columns = {}
-    for column in profile.columns:
-        if not column.endswith("_lq"):
-            continue
-        values = profile[column]
+    lq = metrics[metrics["metric"] == "lq"]
+    pieces = []
+    for (measure, group), rows in lq.groupby(["measure", "group"], sort=False, observed=True):
+        values = rows.set_index("area")["value"]
         if values.notna().sum() < 3:
             continue
+        options = {"client": client} if client is not None else {}
         result = local_moran(
             values,
             graph,
@@ -528,10 +715,15 @@ def _lisa(profile: pd.DataFrame, graph, config: Config) -> pd.DataFrame:
             correction=config.correction,
             alpha=config.alpha,
             missing="drop",
+            **options,
         ).to_frame()
         label = np.where(result["significant"], result["quadrant"].fillna("ns"), "ns")
-        columns["lisa_" + column.removesuffix("_lq")] = pd.Series(label, index=result.index)
-    return pd.DataFrame(columns, index=profile.index)
+        pieces.append(
+            pd.DataFrame({"area": result.index, "measure": measure, "group": group, "label": label})
+        )
+    if not pieces:
+        return pd.DataFrame(columns=["area", "measure", "group", "label"])
+    return pd.concat(pieces, ignore_index=True)
 
 
 def describe(config: Config, start: str, end: str, report=None) -> str:

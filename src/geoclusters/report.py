@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import math
+import warnings
 from collections.abc import Iterable, Mapping
 from html import escape
 from importlib import resources
@@ -21,20 +22,22 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import InputError
-from .maps import (
+from ._style import (
     CLUSTER_TYPES,
     NOT_CLUSTERS,
+    SHOWN_METRICS,
     SYNTHETIC_LABEL,
     TYPE_COLOURS,
-    _format_change,
-    _format_count,
-    _format_lq,
-    _is_synthetic,
-    _lisa_columns,
-    _metric_prefixes,
-    _prefix_label,
+    is_synthetic,
+    lisa_labels,
+    lisa_pairs,
+    metric_lookup,
+    metrics_of,
+    pair_label,
+    pairs,
+    table_of,
 )
+from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -173,34 +176,23 @@ def _split_groups(text: Any) -> list[str]:
     return [part.strip() for part in str(text).split(";") if part.strip()]
 
 
-def _metrics_html(row: pd.Series, groups: Iterable[str], prefixes: list[str]) -> str:
-    """Count, LQ and LQ change of the listed groups on one row.
-
-    Groups are spelled "measure:group"; a bare "group" matches that group under
-    every measure.
-    """
-    lines = []
-    for group in groups:
-        if ":" in group:
-            matches = [group.replace(":", "_", 1)]
-        else:
-            # a bare group ("content") stands for that group under every measure
-            matches = [p for p in prefixes if p.partition("_")[2] == group]
-        for prefix in matches:
-            if prefix in prefixes:
-                lines.append(_metric_line(row, prefix))
+def _metrics_html(lookup: dict, code: str, chosen: Iterable[tuple[str, str]]) -> str:
+    """Count, LQ and LQ change of the chosen (measure, group) pairs of one area."""
+    lines = [
+        _metric_line(lookup[(str(code), m, g)], m, g)
+        for m, g in chosen
+        if (str(code), m, g) in lookup
+    ]
     return "<br>".join(lines) if lines else "–"
 
 
-def _metric_line(row: pd.Series, prefix: str) -> str:
-    parts = []
-    if f"{prefix}_count" in row:
-        parts.append(f"count {_format_count(row[f'{prefix}_count'])}")
-    if f"{prefix}_lq" in row:
-        parts.append(f"LQ {_format_lq(row[f'{prefix}_lq'])}")
-    if f"{prefix}_lq_change" in row:
-        parts.append(f"growth {_format_change(row[f'{prefix}_lq_change'])}")
-    return f"<b>{_e(_prefix_label(prefix))}</b>: {_e(' · '.join(parts))}"
+def _metric_line(values: Mapping[str, float], measure: str, group: str) -> str:
+    parts = [
+        f"{heading if heading != 'LQ change' else 'growth'} {formatter(values[metric])}"
+        for metric, heading, formatter in SHOWN_METRICS
+        if metric in values
+    ]
+    return f"<b>{_e(pair_label(measure, group))}</b>: {_e(' · '.join(parts))}"
 
 
 def _swatch(cluster_type: str) -> str:
@@ -285,7 +277,12 @@ def _crs(areas: gpd.GeoDataFrame) -> str:
 
 
 def _figures(
-    areas: gpd.GeoDataFrame, conurbations: Any, graph: Graph | None, synthetic: bool
+    areas: gpd.GeoDataFrame,
+    conurbations: Any,
+    graph: Graph | None,
+    synthetic: bool,
+    metrics: pd.DataFrame | None,
+    lisa: pd.DataFrame | None,
 ) -> str:
     from .maps import lisa_map, moran_scatterplot, typology_map
 
@@ -297,14 +294,19 @@ def _figures(
             f"{mark}Cluster type of every area; conurbations outlined in black and named.",
         )
     ]
-    lisas = _lisa_columns(areas)
+    lisas = lisa_pairs(lisa)
     if lisas:
         minx, miny, maxx, maxy = areas.total_bounds
         aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
         # panel height follows the map's shape, plus room for the two-line title
         fig, axes = _grid(len(lisas), (4.2, min(4.2 * aspect, 8.0) + 0.8))
-        for column, ax in zip(lisas, axes, strict=True):
-            lisa_map(areas, column, ax=ax)
+        for (measure, group), ax in zip(lisas, axes, strict=True):
+            labelled = areas[[areas.geometry.name]].assign(
+                lisa=lisa_labels(lisa, measure, group, areas.index).to_numpy()
+            )
+            labelled.attrs = dict(areas.attrs)
+            title = f"LISA clusters: {pair_label(measure, group)}"
+            lisa_map(labelled, "lisa", ax=ax, title=title)
         parts.append(
             _figure(
                 _png(fig),
@@ -314,13 +316,17 @@ def _figures(
             )
         )
     if graph is not None:
-        prefixes = [c.removeprefix("lisa_") for c in lisas] or _metric_prefixes(areas)
-        columns = [f"{p}_lq" for p in prefixes if f"{p}_lq" in areas.columns]
-        if columns:
-            fig, axes = _grid(len(columns), (4.2, 4.2))
+        lookup = metric_lookup(metrics)
+        chosen = [p for p in (lisas or pairs(metrics)) if p in set(pairs(metrics))]
+        if chosen:
+            fig, axes = _grid(len(chosen), (4.2, 4.2))
             left_out = []
-            for column, ax in zip(columns, axes, strict=True):
-                values = areas[column].astype(float).rename(_prefix_label(column[:-3]) + " LQ")
+            codes = areas.index.astype(str)
+            for (measure, group), ax in zip(chosen, axes, strict=True):
+                lq = [lookup.get((c, measure, group), {}).get("lq") for c in codes]
+                values = pd.Series(lq, index=areas.index, dtype=float).rename(
+                    pair_label(measure, group) + " LQ"
+                )
                 values.attrs = dict(areas.attrs)
                 known = values.dropna()
                 if len(known) < len(values):
@@ -343,7 +349,9 @@ def _figures(
     return "\n".join(parts)
 
 
-def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
+def _cluster_table(
+    areas: gpd.GeoDataFrame, clusters: pd.DataFrame, metrics: pd.DataFrame | None
+) -> str:
     chosen = areas[~areas["cluster_type"].isin(NOT_CLUSTERS)]
     if chosen.empty:
         return "<p>No area was selected as a cluster.</p>"
@@ -351,7 +359,7 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
     chosen = chosen.assign(
         _order=chosen["cluster_type"].map(order), _name=chosen["name"].astype(str)
     ).sort_values(["_order", "_name"])
-    prefixes = _metric_prefixes(areas)
+    lookup = metric_lookup(metrics)
     selections = clusters.assign(area=clusters["area"].astype(str))
     several_methods = "method" in selections and selections["method"].nunique() > 1
     rows = []
@@ -359,13 +367,11 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
         concentration = _split_groups(row.get("concentration_groups"))
         growth = _split_groups(row.get("growth_groups"))
         mine = selections[selections["area"] == str(code)]
-        groups = list(dict.fromkeys(concentration + growth))
-        if not groups and {"measure", "group"} <= set(mine.columns):
-            groups = list(
-                dict.fromkeys(
-                    f"{m}:{g}" for m, g in zip(mine["measure"], mine["group"], strict=True)
-                )
-            )
+        chosen = (
+            list(dict.fromkeys(zip(mine["measure"], mine["group"], strict=True)))
+            if {"measure", "group"} <= set(mine.columns)
+            else []
+        )
         by = []
         for _, sel in mine.iterrows():
             text = f"{sel.get('criterion', '')} {sel.get('measure', '')}:{sel.get('group', '')}"
@@ -382,7 +388,7 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
                 _e(row.get("conurbation", "") or "–"),
                 _e("; ".join(concentration) or "–"),
                 _e("; ".join(growth) or "–"),
-                _metrics_html(row, groups, prefixes),
+                _metrics_html(lookup, code, chosen),
                 "<br>".join(by) or "–",
             ]
         )
@@ -402,12 +408,15 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
 
 
 def _conurbation_table(conurbations: Any, areas: gpd.GeoDataFrame) -> str:
+    merged = metrics_of(conurbations)
+    conurbations = table_of(conurbations)
     if conurbations is None or len(conurbations) == 0:
         return "<p>No conurbations: no two touching cluster areas share a specialisation.</p>"
-    prefixes = _metric_prefixes(conurbations)
+    lookup = metric_lookup(merged)
+    available = pairs(merged)
     names = areas["name"].astype(str)
     rows = []
-    for _, row in conurbations.iterrows():
+    for code, row in conurbations.iterrows():
         members = _split_groups(row.get("members", ""))
         member_text = "<br>".join(
             f'{_e(names.get(c, c))} <span class="code">({_e(c)})</span>' for c in members
@@ -420,13 +429,23 @@ def _conurbation_table(conurbations: Any, areas: gpd.GeoDataFrame) -> str:
                 _e(n_members),
                 member_text or "–",
                 _e("; ".join(sectors) or "–"),
-                _metrics_html(row, sectors, prefixes),
+                _metrics_html(lookup, code, _shared_pairs(available, sectors)),
                 _e(row.get("rule", "") or "–"),
             ]
         )
     return _table(
         ["Name", "Areas", "Members", "Shared sectors", "Key metrics", "Rule"], rows, numeric=[1]
     )
+
+
+def _shared_pairs(available: list[tuple[str, str]], sectors: list[str]) -> list[tuple[str, str]]:
+    """The (measure, group) pairs a conurbation's shared sectors stand for.
+
+    A sector is a group name (any measure) or a ``"measure:group"`` label,
+    as :func:`geoclusters.merge_conurbations` writes them.
+    """
+    wanted = set(sectors)
+    return [(m, g) for m, g in available if g in wanted or pair_label(m, g) in wanted]
 
 
 def _selections_table(clusters: pd.DataFrame, areas: gpd.GeoDataFrame) -> str:
@@ -454,12 +473,13 @@ def _method(
     clusters: pd.DataFrame,
     conurbations: Any,
     graph_given: bool,
+    metrics: pd.DataFrame | None,
+    lisa: pd.DataFrame | None,
 ) -> str:
     if method:
         paragraphs = [p.strip() for p in str(method).split("\n\n") if p.strip()]
         return "".join(f"<p>{_e(p)}</p>" for p in paragraphs)
-    prefixes = _metric_prefixes(areas)
-    groups = ", ".join(_prefix_label(p) for p in prefixes) or "the sector groups"
+    groups = ", ".join(pair_label(m, g) for m, g in pairs(metrics)) or "the sector groups"
     text = [
         f"The {len(areas)} areas were compared on their counts by measure and sector group "
         f"({groups}). The location quotient (LQ) of a group in an area is the area's share "
@@ -490,7 +510,7 @@ def _method(
             "of that graph, with their counts summed and LQ and growth recomputed."
             + (f" Rule: {'; '.join(rules)}." if rules else "")
         )
-    if _lisa_columns(areas):
+    if lisa_pairs(lisa):
         text.append(
             "Local spatial clusters (LISA) are local Moran's I on the location quotients with "
             "conditional permutation inference; High-High areas are high and surrounded by "
@@ -533,14 +553,17 @@ def _notes(provenance: Mapping[str, Any], synthetic: bool) -> str:
 
 
 def write_report(
-    path: str | Path,
     areas: gpd.GeoDataFrame,
     clusters: pd.DataFrame,
-    conurbations: gpd.GeoDataFrame | None,
+    conurbations: Any,
     provenance: Mapping[str, Any],
+    *legacy: Any,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
     graph: Graph | None = None,
     title: str | None = None,
     method: str | None = None,
+    path: str | Path | None = None,
 ) -> Path:
     """Write one self-contained HTML report of the clusters and conurbations.
 
@@ -554,23 +577,26 @@ def write_report(
 
     Parameters
     ----------
-    path : str or Path
-        Where to write the HTML file (parent folders are created).
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``name``, ``cluster_type`` and optionally
-        ``conurbation``, ``concentration_groups``, ``growth_groups``, metric
-        columns ``{measure}_{group}_count|_lq|_lq_change`` and ``lisa_*``.
+        ``conurbation``, ``concentration_groups``, ``growth_groups``.
         ``areas.attrs["synthetic"]`` marks demo data.
-    clusters : pandas.DataFrame
+    clusters : Detection or pandas.DataFrame
         One row per selection: ``area`` and, when known, ``name, method,
         criterion, measure, group, rank, value, threshold, size,
         size_threshold``. Every ``area`` must be in ``areas``.
-    conurbations : geopandas.GeoDataFrame or None
-        One row per conurbation (``name, members, n_members, sectors, rule``
-        and metric columns); may be empty.
+    conurbations : Conurbations, geopandas.GeoDataFrame or None
+        One row per conurbation (``name, members, n_members, sectors,
+        rule``); may be empty. A :class:`~geoclusters.conurbations.Conurbations`
+        also brings the merged areas' metrics.
     provenance : mapping or Provenance
         ``{"library", "version", "created", "parameters", "inputs", "notes"}``;
         a truthy ``"synthetic"`` key also marks demo data.
+    metrics : pandas.DataFrame, optional
+        The long per-area metrics (:func:`geoclusters.measures.metrics`), for
+        the key metrics of each cluster and the Moran scatterplots.
+    lisa : pandas.DataFrame, optional
+        LISA labels, ``area, measure, group, label``, for the LISA maps.
     graph : libpysal.graph.Graph, optional
         Spatial weights over the areas, for the Moran scatterplots.
     title : str, optional
@@ -578,6 +604,11 @@ def write_report(
     method : str, optional
         Plain-language method text (paragraphs separated by blank lines);
         by default a description built from the results.
+    path : str or Path
+        Where to write the HTML file (parent folders are created). Required,
+        by keyword: the 0.1 order ``write_report(path, areas, clusters,
+        conurbations, provenance, graph, title, method)`` still works with a
+        DeprecationWarning until 0.3.
 
     Returns
     -------
@@ -601,18 +632,35 @@ def write_report(
     ...     index=pd.Index(["A", "B"], name="area"),
     ... )
     >>> clusters = pd.DataFrame({"area": ["A"], "criterion": ["growth"]})
-    >>> out = write_report(tempfile.mkdtemp() + "/report.html", areas, clusters, None,
-    ...                    {"parameters": {"top_n": 10}})
+    >>> out = write_report(areas, clusters, None, {"parameters": {"top_n": 10}},
+    ...                    path=tempfile.mkdtemp() + "/report.html")
     >>> html = out.read_text(encoding="utf-8")
     >>> "Alpha" in html and "top_n" in html and "https://" not in html
     True
     """
+    if isinstance(areas, str | Path):
+        warnings.warn(
+            "write_report(path, areas, clusters, conurbations, provenance, ...) is deprecated "
+            "and will be removed in 0.3; use write_report(areas, clusters, conurbations, "
+            "provenance, path=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        old = [areas, clusters, conurbations, provenance, *legacy]
+        path, areas, clusters, conurbations, provenance = old[:5]
+        positional = dict(zip(("graph", "title", "method"), old[5:], strict=False))
+        graph = positional.get("graph", graph)
+        title = positional.get("title", title)
+        method = positional.get("method", method)
+    if path is None:
+        raise InputError("write_report needs path=", fix="pass path='report.html'")
+    clusters = getattr(clusters, "selections", clusters)
     if hasattr(provenance, "to_dict"):
         provenance = provenance.to_dict()
     provenance = dict(provenance or {})
-    _check(areas, clusters, conurbations)
-    synthetic = _is_synthetic(areas) or bool(provenance.get("synthetic"))
-    if synthetic and not _is_synthetic(areas):
+    _check(areas, clusters, table_of(conurbations))
+    synthetic = is_synthetic(areas) or bool(provenance.get("synthetic"))
+    if synthetic and not is_synthetic(areas):
         # the maps read the mark from the areas; keep the caller's frame untouched
         areas = areas.copy()
         areas.attrs["synthetic"] = True
@@ -646,11 +694,13 @@ def write_report(
         title=_e(heading),
         banner=banner,
         meta=meta,
-        summary=_summary(areas, clusters, conurbations),
-        figures=_figures(areas, conurbations, graph, synthetic),
-        cluster_table=_cluster_table(areas, clusters),
+        summary=_summary(areas, clusters, table_of(conurbations)),
+        figures=_figures(areas, table_of(conurbations), graph, synthetic, metrics, lisa),
+        cluster_table=_cluster_table(areas, clusters, metrics),
         conurbation_table=_conurbation_table(conurbations, areas),
-        method=_method(method, areas, clusters, conurbations, graph is not None),
+        method=_method(
+            method, areas, clusters, table_of(conurbations), graph is not None, metrics, lisa
+        ),
         parameters=_parameters(provenance),
         inputs=_inputs(provenance),
         notes=_notes(provenance, synthetic),

@@ -1,0 +1,135 @@
+"""What the maps and the report share: cluster-type colours and labels, number
+formats, the synthetic-data mark, and reading the long metrics table."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import pandas as pd
+
+#: The cluster types, in legend order.
+CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
+
+#: Types that are not clusters: ``"no data"`` marks areas that had no counts.
+NOT_CLUSTERS: tuple[str, ...] = ("none", "no data")
+
+#: Fill colour of each cluster type (ColorBrewer Dark2, readable with the
+#: common colour-vision deficiencies); areas that are not clusters stay light grey.
+TYPE_COLOURS: dict[str, str] = {
+    "high concentration": "#d95f02",
+    "high growth": "#1b9e77",
+    "both": "#7570b3",
+    "none": "#e3e3e3",
+    "no data": "#ffffff",
+}
+
+#: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
+LISA_COLOURS: dict[str, str] = {
+    "ns": "#eeeeee",
+    "HH": "#ff0000",
+    "LL": "#0000ff",
+    "LH": "#a7adf9",
+    "HL": "#f4ada8",
+}
+
+LISA_NAMES = {
+    "ns": "not significant",
+    "HH": "High-High",
+    "LL": "Low-Low",
+    "LH": "Low-High",
+    "HL": "High-Low",
+}
+#: Printed in every title (and the report) when the data are synthetic.
+SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
+
+
+def is_synthetic(*objects: Any) -> bool:
+    """True when any of the objects carries ``attrs["synthetic"]``."""
+    return any(bool(getattr(obj, "attrs", {}).get("synthetic", False)) for obj in objects)
+
+
+def titled(text: str, synthetic: bool) -> str:
+    return f"{SYNTHETIC_LABEL}\n{text}" if synthetic else text
+
+
+def format_count(value: Any) -> str:
+    """Counts with thousands separators; decimals only when the count is fractional."""
+    if value is None or pd.isna(value):
+        return "–"
+    value = float(value)
+    if value == round(value):
+        return f"{value:,.0f}"
+    return f"{value:,.1f}"
+
+
+def format_lq(value: Any) -> str:
+    """Location quotients to two decimals."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{float(value):.2f}"
+
+
+def format_change(value: Any) -> str:
+    """Relative LQ change (LQ2 / LQ1 − 1) as a signed percentage."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{100 * float(value):+.1f}%"
+
+
+SHOWN_METRICS = (
+    ("count", "count", format_count),
+    ("lq", "LQ", format_lq),
+    ("lq_change", "LQ change", format_change),
+)
+"""The metrics shown beside a map or in the report: name, heading, format."""
+
+
+def pair_label(measure: Any, group: Any) -> str:
+    """``"measure:group"``, the spelling of the typology's group lists."""
+    return f"{measure}:{group}"
+
+
+def table_of(conurbations: Any):
+    """The conurbations table of a Conurbations result (or the table itself)."""
+    return getattr(conurbations, "table", conurbations)
+
+
+def metrics_of(conurbations: Any) -> pd.DataFrame | None:
+    """The merged metrics of a Conurbations result, if any."""
+    return getattr(conurbations, "metrics", None)
+
+
+def metric_lookup(metrics: pd.DataFrame | None) -> dict[tuple[str, str, str], dict[str, float]]:
+    """``{(area, measure, group): {metric: value}}`` from the long metrics table."""
+    if metrics is None or len(metrics) == 0:
+        return {}
+    shown = {name for name, _, _ in SHOWN_METRICS}
+    rows = metrics[metrics["metric"].astype(str).isin(shown)]
+    out: dict[tuple[str, str, str], dict[str, float]] = {}
+    for area, measure, group, metric, value in rows[
+        ["area", "measure", "group", "metric", "value"]
+    ].itertuples(index=False):
+        out.setdefault((str(area), str(measure), str(group)), {})[str(metric)] = value
+    return out
+
+
+def pairs(metrics: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """The (measure, group) pairs with shown metrics, in table order."""
+    if metrics is None or len(metrics) == 0:
+        return []
+    rows = metrics[metrics["metric"].astype(str).isin([n for n, _, _ in SHOWN_METRICS])]
+    return list(dict.fromkeys(zip(rows["measure"], rows["group"], strict=True)))
+
+
+def lisa_pairs(lisa: pd.DataFrame | None) -> list[tuple[str, str]]:
+    """The (measure, group) pairs of a long LISA table ``area, measure, group, label``."""
+    if lisa is None or len(lisa) == 0:
+        return []
+    return list(dict.fromkeys(zip(lisa["measure"], lisa["group"], strict=True)))
+
+
+def lisa_labels(lisa: pd.DataFrame, measure: str, group: str, index: Iterable[str]) -> pd.Series:
+    """The LISA labels of one measure and group, on ``index``."""
+    rows = lisa[(lisa["measure"] == measure) & (lisa["group"] == group)]
+    return rows.set_index(rows["area"].astype(str))["label"].reindex(pd.Index(index).astype(str))
