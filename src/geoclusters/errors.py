@@ -44,6 +44,39 @@ class InputError(GeoclustersError, ValueError):
         super().__init__(message)
 
 
+class ReadError(InputError):
+    """A file that cannot be read as a table or a layer.
+
+    Empty (0-byte) and header-only files, undecodable text, a delimiter other
+    than the one expected, a corrupt GeoPackage, a missing or ambiguous layer.
+    """
+
+
+class CRSError(InputError):
+    """A coordinate reference system that is missing or contradicts the coordinates.
+
+    For example British National Grid metres declared as longitude/latitude,
+    or longitude/latitude declared as EPSG:27700.
+    """
+
+
+class GeometryError(InputError):
+    """Geometries that cannot be used as areas: null, empty, invalid, or not polygons."""
+
+
+class CodesError(InputError):
+    """Area codes that are blank, duplicated, or do not match between two inputs."""
+
+
+class CountsError(InputError):
+    """Count values that cannot be right.
+
+    Negative, non-finite (``inf``) or unreadable values, a sector count above
+    its all-industry total, an all-industry total of zero, or sector codes of
+    mixed lengths.
+    """
+
+
 class DownloadError(GeoclustersError, OSError):
     """A download failed or returned something that is not the expected file."""
 
