@@ -112,7 +112,7 @@ def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, s
             f"{where} is not UTF-8; read it as {fallback} (check accented names such as "
             "'Ynys Môn'; pass encoding= if this is wrong)",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,
         )
         return text, fallback
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover

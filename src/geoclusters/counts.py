@@ -93,8 +93,8 @@ def validate_counts(
     ------
     CountsError
         Naming the rows with missing columns, unreadable, non-finite or
-        negative values, a sector count above its all-industry total, an
-        all-industry total of zero, or numeric sector codes of mixed lengths
+        negative values, a sector count above its all-industry total, or
+        numeric sector codes of mixed lengths
         (a five-digit SIC subclass among four-digit classes).
     CodesError
         For blank or duplicate keys, or area codes that do not match
@@ -204,19 +204,15 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
 
 
 def _check_totals(out: pd.DataFrame) -> None:
-    """Refuse sector counts above their total, and totals of zero."""
+    """Refuse sector counts above their total.
+
+    A total of zero is allowed (an area with no businesses); its location
+    quotients are missing, not infinite (see :func:`geoclusters.location_quotients`).
+    """
     is_total = (out["sector"] == TOTAL).to_numpy()
     if not is_total.any():
         return
     totals = out[is_total]
-    zero = totals["value"] == 0
-    if zero.any():
-        raise CountsError(
-            "all-industry totals of zero: location quotients are undefined in these areas",
-            rows=totals.index[zero],
-            fix="drop these areas from the counts and the boundaries, or merge them with a "
-            "neighbour; check that the total column is the all-industry total",
-        )
     key = ["area", "period", "measure"]
     paired = out.loc[~is_total, [*key, "value", "rounded_to"]].reset_index()
     paired = paired.merge(

@@ -72,8 +72,7 @@ class CountsError(InputError):
     """Count values that cannot be right.
 
     Negative, non-finite (``inf``) or unreadable values, a sector count above
-    its all-industry total, an all-industry total of zero, or sector codes of
-    mixed lengths.
+    its all-industry total, or numeric sector codes of mixed lengths.
     """
 
 
