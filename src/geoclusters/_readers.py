@@ -144,6 +144,7 @@ def read_table(
     sep: str | None = None,
     encoding: str | None = None,
     allow_empty: bool = False,
+    **read_csv_kwargs,
 ) -> tuple[pd.DataFrame, TextInfo]:
     """Read a delimited text file with every cell as a string.
 
@@ -157,6 +158,8 @@ def read_table(
         Force a delimiter or an encoding instead of detecting it.
     allow_empty : bool, default False
         Accept a header without rows.
+    **read_csv_kwargs
+        Options for :func:`pandas.read_csv` that override the defaults.
 
     Returns
     -------
@@ -180,14 +183,13 @@ def read_table(
     delimiter = sep if sep is not None else sniff_delimiter(text)
     info = TextInfo(used, delimiter)
     try:
-        table = pd.read_csv(
-            io.StringIO(text), sep=delimiter, dtype=str, keep_default_na=False, engine="c"
-        )
+        options = {"sep": delimiter, "dtype": str, "keep_default_na": False, "engine": "c"}
+        table = pd.read_csv(io.StringIO(text), **(options | read_csv_kwargs))
     except pd.errors.EmptyDataError as error:
         raise ReadError(
             f"the {what} file {source} has no header row", fix="read the complete file"
         ) from error
-    except (pd.errors.ParserError, csv.Error, ValueError) as error:
+    except (pd.errors.ParserError, csv.Error, ValueError, TypeError) as error:
         raise ReadError(
             f"the {what} file {source} is not a consistent table ({info.describe()}): "
             f"{str(error).strip()}",
