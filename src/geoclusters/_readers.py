@@ -180,7 +180,8 @@ def read_table(
     # Windows and old Mac line endings become plain newlines before parsing,
     # so no cell keeps a stray carriage return.
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    delimiter = sep if sep is not None else sniff_delimiter(text)
+    forced = sep if sep is not None else read_csv_kwargs.pop("delimiter", None)
+    delimiter = forced if forced is not None else sniff_delimiter(text)
     info = TextInfo(used, delimiter)
     try:
         options = {"sep": delimiter, "dtype": str, "keep_default_na": False, "engine": "c"}
@@ -194,7 +195,7 @@ def read_table(
             f"the {what} file {source} is not a consistent table ({info.describe()}): "
             f"{str(error).strip()}",
             fix="check the line named for a missing quote or an extra delimiter"
-            + (", or pass the delimiter with sep=" if sep is None else ""),
+            + (", or pass the delimiter with sep=" if forced is None else ""),
         ) from error
     table.columns = [str(c).strip() for c in table.columns]
     if table.empty and not allow_empty:

@@ -666,7 +666,9 @@ def population_lookup(
             fallback_sources = sorted(extra["source"].unique())
             table = pd.concat([table, extra], ignore_index=True)
         missing = sorted(set(without) - set(fallback_sources))
-    table["weighting"] = table.get("weighting", pd.Series(dtype=object)).fillna(POPULATION_PROXY)
+    if "weighting" not in table:
+        table["weighting"] = POPULATION_PROXY
+    table["weighting"] = table["weighting"].fillna(POPULATION_PROXY)
     table = table[["source", "target", "weight", "lsoas", "weighting"]]
     table = table.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
     if missing:
