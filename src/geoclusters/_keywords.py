@@ -9,8 +9,9 @@ which keywords to use.
 from __future__ import annotations
 
 import functools
-import warnings
 from collections.abc import Callable
+
+from ._warn import warn_user
 
 
 def options_were_positional(*old_order: str) -> Callable:
@@ -38,13 +39,12 @@ def options_were_positional(*old_order: str) -> Callable:
                 twice = [n for n in names if n in kwargs]
                 if twice:
                     raise TypeError(f"{function.__name__}() got multiple values for {twice}")
-                warnings.warn(
+                warn_user(
                     f"passing {', '.join(names)} to {function.__name__}() by position is "
                     "deprecated and will be removed in 0.3; pass "
                     + ", ".join(f"{n}=..." for n in names)
                     + " by keyword",
                     DeprecationWarning,
-                    stacklevel=2,
                 )
                 kwargs.update(zip(names, extra, strict=True))
                 args = args[:n_positional]

@@ -14,11 +14,11 @@ import codecs
 import csv
 import io
 import os
-import warnings
 from dataclasses import dataclass
 
 import pandas as pd
 
+from ._warn import warn_user
 from .errors import ReadError
 
 DELIMITERS = (",", ";", "\t", "|")
@@ -108,11 +108,10 @@ def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, s
             text = data.decode(fallback)
         except UnicodeDecodeError:
             continue
-        warnings.warn(
+        warn_user(
             f"{where} is not UTF-8; read it as {fallback} (check accented names such as "
             "'Ynys Môn'; pass encoding= if this is wrong)",
             UserWarning,
-            stacklevel=5,
         )
         return text, fallback
     raise AssertionError("latin-1 decodes every byte")  # pragma: no cover

@@ -26,7 +26,6 @@ and reported by code:
 from __future__ import annotations
 
 import os
-import warnings
 from os import PathLike
 
 import geopandas as gpd
@@ -39,6 +38,7 @@ from pyproj import CRS, Transformer
 from ._accounting import InputAccount, Ledger, SetAside, record
 from ._keywords import options_were_positional
 from ._readers import source_name
+from ._warn import warn_user
 from .errors import CodesError, CRSError, GeometryError, InputError, ReadError
 
 BRITISH_NATIONAL_GRID = "EPSG:27700"
@@ -272,11 +272,7 @@ def _null_and_empty(frame: gpd.GeoDataFrame, empty: str):
                 fix="add their polygons, or pass empty='drop' to set them aside (reported)",
             )
         set_aside.append(SetAside(f"{what}, dropped (empty='drop')", tuple(codes)))
-        warnings.warn(
-            f"dropped {len(codes)} areas {what} (empty='drop'): {_shown(codes)}",
-            UserWarning,
-            stacklevel=5,
-        )
+        warn_user(f"dropped {len(codes)} areas {what} (empty='drop'): {_shown(codes)}", UserWarning)
     if set_aside:
         frame = frame[~(null | blank)]
         if frame.empty:
@@ -294,11 +290,10 @@ def _validate(out: gpd.GeoDataFrame, repair: bool) -> tuple[gpd.GeoDataFrame, tu
             shapely.force_2d(np.asarray(out.geometry.array)), index=out.index, crs=out.crs
         )
         repairs.append(f"dropped Z coordinates of {int(has_z.sum())} areas")
-        warnings.warn(
+        warn_user(
             f"dropped the Z (height) coordinates of {int(has_z.sum())} areas; areas are "
             "measured on the plane",
             UserWarning,
-            stacklevel=4,
         )
     geometry = out.geometry
     kinds = geometry.geom_type
@@ -314,10 +309,9 @@ def _validate(out: gpd.GeoDataFrame, repair: bool) -> tuple[gpd.GeoDataFrame, tu
             )
         out.loc[collections, column] = parts
         repairs.append(f"kept the polygonal part of {len(codes)} geometry collections")
-        warnings.warn(
+        warn_user(
             f"kept the polygonal part of {len(codes)} geometry collections: {_shown(codes)}",
             UserWarning,
-            stacklevel=4,
         )
         geometry = out.geometry
         kinds = geometry.geom_type
@@ -351,10 +345,9 @@ def _validate(out: gpd.GeoDataFrame, repair: bool) -> tuple[gpd.GeoDataFrame, tu
         ]
         repaired = codes
         repairs.append(f"repaired {len(codes)} invalid geometries with make_valid")
-        warnings.warn(
+        warn_user(
             f"repaired {len(codes)} invalid geometries with make_valid: {_shown(codes)} "
-            "(all listed in attrs['repaired'])",
-            stacklevel=4,
+            "(all listed in attrs['repaired'])"
         )
     out.attrs["repaired"] = repaired
     return out, tuple(repairs)

@@ -397,8 +397,8 @@ def read_counts(
         absent = [c for c in ignore if c not in frame.columns]
         if absent:
             raise CountsError(
-                f"ignore= names columns the counts do not have: {absent}",
-                fix=f"use its columns: {[str(c) for c in frame.columns][:20]}",
+                f"ignore= names columns the counts do not have: {absent}" + _how_read(frame, info),
+                fix="name columns the file has" + (", or the delimiter with sep=" if info else ""),
             )
         frame = frame.drop(columns=list(ignore))
         table = _from_generic(frame, columns or {}, layout, measure, period, info)

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import os
 import re
-import warnings
 from collections.abc import Mapping
 from typing import Literal
 
@@ -40,6 +39,7 @@ import shapely
 from ._accounting import InputAccount, Ledger, SetAside, record
 from ._keywords import options_were_positional
 from ._readers import read_table, source_name
+from ._warn import warn_user
 from .counts import KEY, sum_counts, validate_counts
 from .errors import CodesError, CRSError, GeometryError, InputError, check_policy
 
@@ -93,11 +93,10 @@ def read_lookup(
     ['LSOA11CD', 'TTWA11CD']
     """  # noqa: E501
     if read_csv_kwargs:
-        warnings.warn(
+        warn_user(
             "passing pandas.read_csv options to read_lookup is deprecated and will be removed "
             "in 0.3; the encoding and delimiter are detected (or pass sep=, encoding=)",
             DeprecationWarning,
-            stacklevel=2,
         )
     table, info = read_table(path, "lookup", sep=sep, encoding=encoding, **read_csv_kwargs)
     stripped = table.apply(lambda column: column.str.strip())
@@ -226,11 +225,10 @@ def crosswalk(
                 fix="add them to the lookup, check the code vintage, or pass "
                 "unmatched='warn' to keep them out with a warning",
             )
-        warnings.warn(
+        warn_user(
             f"{problem}, kept out of the result (listed in .attrs['unmatched']): "
             + _shown(unmatched_codes),
             UserWarning,
-            stacklevel=2,
         )
     matched = counts[is_matched]
 
@@ -453,11 +451,10 @@ def areal_lookup(
 
     overlapping = coverage.index[coverage > 1 + 1e-6]
     if len(overlapping):
-        warnings.warn(
+        warn_user(
             "target areas overlap inside these sources (coverage above 1), so the "
             "weights split them in proportion to overlapping areas: " + _shown(overlapping),
             UserWarning,
-            stacklevel=2,
         )
     missing = sorted(set(source_ids) - set(table["source"]))
     if missing:
@@ -469,7 +466,7 @@ def areal_lookup(
                 fix="check both layers cover the same territory, or pass unmatched='warn' "
                 "and handle them yourself (for example with a nearest-target lookup)",
             )
-        warnings.warn(f"{problem}: {_shown(missing)}", UserWarning, stacklevel=2)
+        warn_user(f"{problem}: {_shown(missing)}", UserWarning)
     table.attrs["unmatched"] = missing
     table.attrs["min_share"] = min_share
     return table
@@ -681,13 +678,12 @@ def population_lookup(
                 "(reported in the weighting column), check the names' vintage, or pass "
                 "unmatched='warn' to leave them out",
             )
-        warnings.warn(f"{problem}, left out: {_shown(missing)}", UserWarning, stacklevel=2)
+        warn_user(f"{problem}, left out: {_shown(missing)}", UserWarning)
     if fallback_sources:
-        warnings.warn(
+        warn_user(
             f"{len(fallback_sources)} local authorities match no LSOA name and are weighted by "
             f"the fallback lookup instead (see the weighting column): {_shown(fallback_sources)}",
             UserWarning,
-            stacklevel=2,
         )
     table.attrs["fallback"] = fallback_sources
     table.attrs["unmatched"] = missing

@@ -6,8 +6,9 @@ and what to do about it, so a user can fix the input without reading the code.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
+
+from ._warn import warn_user
 
 _SHOWN = 20
 
@@ -103,10 +104,9 @@ def check_policy(name: str, value, choices=POLICIES):
     """
     if value in _OLD_POLICIES and value not in choices:
         new = _OLD_POLICIES[value]
-        warnings.warn(
+        warn_user(
             f"{name}={value!r} is deprecated and will be removed in 0.3; use {name}={new!r}",
             DeprecationWarning,
-            stacklevel=3,
         )
         value = new
     check_choice(name, value, choices)
