@@ -131,16 +131,12 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
     repairs: list[str] = []
     padded = 0
     for column in KEY:
-        raw = out[column]
-        text = raw.astype("string")
-        stripped = text.str.strip()
-        if raw.dtype == object or isinstance(raw.dtype, pd.StringDtype):
-            padded += int((stripped != text).fillna(False).sum())
-        out[column] = stripped
+        out[column], changed = _stripped(out[column])
+        padded += changed
     if padded:
         repairs.append(f"stripped surrounding spaces from {padded} codes or labels")
     if "status" in out:
-        out["status"] = out["status"].astype("string").str.strip()
+        out["status"] = _stripped(out["status"])[0]
     values = out["value"]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         out["value"] = values.astype(float)
@@ -201,6 +197,23 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
     _check_code_lengths(out["sector"])
     out = out[COLUMNS].astype({c: str for c in KEY})
     return out.sort_values(KEY, kind="stable").reset_index(drop=True), tuple(repairs)
+
+
+def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
+    """The column as text without surrounding spaces, and how many cells had them.
+
+    Keys repeat (an area has many sectors, a sector many areas), so the work
+    is done once per distinct value, not once per row.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Index(uniques, dtype=object).map(str)
+    stripped = text.str.strip()
+    changed = np.flatnonzero(np.asarray(stripped != text))
+    padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
+    values = np.asarray(stripped, dtype=object).take(codes)
+    if (codes < 0).any():
+        values[codes < 0] = None
+    return pd.Series(values, index=column.index, dtype="string"), padded
 
 
 def _check_totals(out: pd.DataFrame) -> None:
