@@ -16,7 +16,7 @@ import pandas as pd
 
 from ._readers import decode, read_bytes
 from ._tidy import TOTAL, parse_values
-from .errors import InputError, ReadError
+from .errors import GeoclustersError, InputError, ReadError
 
 NOMIS_DATASETS: dict[str, dict] = {
     "NM_141_1": {
@@ -117,13 +117,21 @@ def parse_nomis_csv(
         frame = source.copy()
         frame.columns = [str(c).strip().upper() for c in frame.columns]
         return _from_api(frame.fillna("").astype(str), dataset, measure, period, rounded_to)
-    text = _read_text(source)
-    first = next(csv.reader(io.StringIO(text)), [])
-    if "OBS_VALUE" in {c.strip().upper() for c in first}:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-        frame.columns = [c.strip().upper() for c in frame.columns]
-        return _from_api(frame, dataset, measure, period, rounded_to)
-    return _from_download(text, dataset, measure, period, rounded_to)
+    text = _read_text(source).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        first = next(csv.reader(io.StringIO(text)), [])
+        if "OBS_VALUE" in {c.strip().upper() for c in first}:
+            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+            frame.columns = [c.strip().upper() for c in frame.columns]
+            return _from_api(frame, dataset, measure, period, rounded_to)
+        return _from_download(text, dataset, measure, period, rounded_to)
+    except GeoclustersError:
+        raise
+    except (csv.Error, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as error:
+        raise ReadError(
+            f"the NOMIS table cannot be parsed as CSV: {str(error).strip()}",
+            fix="download it again from NOMIS as CSV; check the line named for a broken quote",
+        ) from error
 
 
 def _read_text(source) -> str:

@@ -210,9 +210,9 @@ def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
     stripped = text.str.strip()
     changed = np.flatnonzero(np.asarray(stripped != text))
     padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
-    values = np.asarray(stripped, dtype=object).take(codes)
-    if (codes < 0).any():
-        values[codes < 0] = None
+    missing = codes < 0
+    values = np.full(len(codes), None, dtype=object)
+    values[~missing] = np.asarray(stripped, dtype=object)[codes[~missing]]
     return pd.Series(values, index=column.index, dtype="string"), padded
 
 
