@@ -617,3 +617,16 @@ def test_positional_reader_options_still_work_with_a_warning(tmp_path):
     pd.testing.assert_frame_equal(old, new)
     with pytest.warns(DeprecationWarning, match="allow_negative"):
         gc.validate_counts(_counts([-1.0, 5.0]), None, True)
+
+
+def test_found_by_fuzzing_duplicate_columns_and_a_sector_called_value(tmp_path):
+    path = _write(tmp_path, b"area, area\nA,B\n")
+    with pytest.raises(ReadError, match="more than one column named 'area'") as caught:
+        gc.read_counts(path)
+    _says_what_to_do(caught.value)
+    with pytest.raises(ReadError, match="more than one column named 'value'"):
+        gc.validate_counts(pd.DataFrame([[1, 2]], columns=["value", "value"]))
+    wide = pd.DataFrame({"area": ["A"], "value": [1], "sector": [2], "all": [5]})
+    counts = gc.read_counts(wide, layout="wide", measure="b", period="1", total="all")
+    assert counts.set_index("sector")["value"].to_dict() == {gc.TOTAL: 5.0, "sector": 2.0,
+                                                              "value": 1.0}  # fmt: skip

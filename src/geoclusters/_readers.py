@@ -197,6 +197,7 @@ def read_table(
             + (", or pass the delimiter with sep=" if forced is None else ""),
         ) from error
     table.columns = [str(c).strip() for c in table.columns]
+    check_unique_columns(table.columns, f"the {what} file {source}")
     if table.empty and not allow_empty:
         raise ReadError(
             f"the {what} file {source} has a header but no rows "
@@ -204,6 +205,18 @@ def read_table(
             fix="check that the export finished; a table with no rows cannot be analysed",
         )
     return table, info
+
+
+def check_unique_columns(columns, where: str) -> None:
+    """ReadError when two columns share a name (after stripping spaces)."""
+    names = pd.Index([str(c) for c in columns])
+    twice = names[names.duplicated()].unique()
+    if len(twice):
+        raise ReadError(
+            f"{where} has more than one column named {', '.join(map(repr, twice))}",
+            rows=list(twice),
+            fix="rename the columns so that each name is used once",
+        )
 
 
 def looks_delimited_by(columns, delimiter: str) -> str | None:

@@ -33,7 +33,7 @@ import pandas as pd
 from ._accounting import InputAccount, Ledger, record
 from ._keywords import options_were_positional
 from ._nomis_format import parse_nomis_csv
-from ._readers import looks_delimited_by, read_table, source_name
+from ._readers import check_unique_columns, looks_delimited_by, read_table, source_name
 from ._tidy import COLUMNS, KEY, STATUSES, SUPPRESSION_MARKERS, TOTAL, parse_values
 from .errors import CodesError, CountsError, InputError
 
@@ -113,6 +113,7 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
             f"counts must be a pandas DataFrame, not {type(counts).__name__}",
             fix="read files with geoclusters.read_counts",
         )
+    check_unique_columns(counts.columns, "the counts table")
     missing_columns = [
         c for c in ["area", "sector", "period", "measure", "value"] if c not in counts
     ]
@@ -404,6 +405,7 @@ def read_counts(
     elif format == "generic":
         if isinstance(source, pd.DataFrame):
             frame = source
+            check_unique_columns(frame.columns, "the counts table")
         else:
             frame, info = read_table(source, "counts", sep=sep, encoding=encoding)
         rows_in = len(frame)
@@ -465,7 +467,12 @@ def _from_generic(frame, columns, layout, measure, period, info) -> pd.DataFrame
         keep = [c for c in ("area", "measure", "period") if c in renamed]
         sector_columns = [c for c in renamed.columns if c not in keep and c in frame.columns]
         sector_columns = [c for c in sector_columns if c not in columns.values()]
-        renamed = renamed.melt(id_vars=keep, value_vars=sector_columns, var_name="sector")
+        # sectors may be called anything, "value" and "sector" included
+        placeholders = [f"__{i}" for i in range(len(sector_columns))]
+        renamed = renamed[[*keep, *sector_columns]].set_axis([*keep, *placeholders], axis=1)
+        labels = dict(zip(placeholders, sector_columns, strict=True))
+        renamed = renamed.melt(id_vars=keep, var_name="sector", value_name="value")
+        renamed["sector"] = renamed["sector"].map(labels)
     for name, constant in constants.items():
         if name not in renamed:
             if constant is None:
