@@ -630,3 +630,16 @@ def test_found_by_fuzzing_duplicate_columns_and_a_sector_called_value(tmp_path):
     counts = gc.read_counts(wide, layout="wide", measure="b", period="1", total="all")
     assert counts.set_index("sector")["value"].to_dict() == {gc.TOTAL: 5.0, "sector": 2.0,
                                                               "value": 1.0}  # fmt: skip
+
+
+def test_integer_codes_read_as_floats_lose_their_point_not_their_match():
+    # an integer code column with a gap becomes float: 101.0 must still be code "101"
+    counts = _counts([1.0, 10.0], areas=[101.0, 102.0])
+    counts = pd.concat([counts, _counts([np.nan, 5.0], areas=[np.nan])], ignore_index=True)
+    with pytest.raises(CodesError, match="blank area") as caught:
+        gc.validate_counts(counts)
+    assert caught.value.rows == [4, 5]
+    good = gc.validate_counts(counts.iloc[:4])
+    assert sorted(good["area"].unique()) == ["101", "102"]
+    frame = _with_geometry([SQUARE, _moved(1000)], [101.0, 102.0])
+    assert list(gc.read_areas(frame, code="cd").index) == ["101", "102"]

@@ -499,6 +499,9 @@ def _find_column(frame: pd.DataFrame, wanted: str, role: str) -> str:
 
 def _code_strings(codes: pd.Series, index) -> tuple[list[str], int]:
     """Codes as stripped text, and how many had surrounding spaces."""
+    if pd.api.types.is_float_dtype(codes):
+        # an integer code column with a gap is read as floats: 101.0 is code "101"
+        codes = codes.map(lambda c: str(int(c)) if pd.notna(c) and float(c).is_integer() else c)
     raw = codes.astype("string")
     text = raw.str.strip()
     missing = text.isna() | (text == "")

@@ -207,7 +207,7 @@ def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
     is done once per distinct value, not once per row.
     """
     codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    text = pd.Index(uniques, dtype=object).map(str)
+    text = pd.Index(uniques, dtype=object).map(_as_text)
     stripped = text.str.strip()
     changed = np.flatnonzero(np.asarray(stripped != text))
     padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
@@ -215,6 +215,13 @@ def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
     values = np.full(len(codes), None, dtype=object)
     values[~missing] = np.asarray(stripped, dtype=object)[codes[~missing]]
     return pd.Series(values, index=column.index, dtype="string"), padded
+
+
+def _as_text(value) -> str:
+    """A key as text; a float that holds an integer (a code column with a gap) loses its '.0'."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _check_totals(out: pd.DataFrame) -> None:
