@@ -349,11 +349,15 @@ def test_areas_from_files_empty_corrupt_and_truncated(tmp_path):
     data = good.read_bytes()
     truncated = _write(tmp_path, data[: len(data) // 3], "truncated.gpkg")
     garbage = _write(tmp_path, b"not a geopackage at all" * 40, "garbage.gpkg")
+    from geoclusters.areas import layer_fields
+
     for path in (truncated, garbage):
         with pytest.raises(ReadError, match="cannot read areas from") as caught:
             gc.read_areas(path, code="cd")
         assert str(path) in str(caught.value)
         _says_what_to_do(caught.value)
+        with pytest.raises(ReadError, match="cannot read"):
+            layer_fields(path)
 
 
 def test_a_geopackage_with_several_layers_names_them(tmp_path):
@@ -367,6 +371,12 @@ def test_a_geopackage_with_several_layers_names_them(tmp_path):
     with pytest.raises(ReadError, match="no layer number 5"):
         gc.read_areas(path, code="cd", layer=5)
     assert list(gc.read_areas(path, code="cd", layer="lad").index) == ["L"]
+    # the command line looks up the fields before reading: the same checks, the same errors
+    from geoclusters.areas import layer_fields
+
+    with pytest.raises(ReadError, match="holds 2 layers: ttwa, lad"):
+        layer_fields(path)
+    assert layer_fields(path, layer="lad") == ["cd"]
 
 
 def test_welsh_and_gaelic_names_through_read_areas(tmp_path):

@@ -430,7 +430,36 @@ def check_coordinates(frame: gpd.GeoDataFrame) -> None:
         )
 
 
-def _read_file(source, layer) -> gpd.GeoDataFrame:
+def layer_fields(source: str | PathLike, layer: str | int | None = None) -> list[str]:
+    """The attribute fields of a boundary file's layer, after the checks of :func:`read_areas`.
+
+    For a command line or a form that offers the columns to choose from.
+
+    Raises
+    ------
+    ReadError
+        For a missing, empty or corrupt file, or a missing or ambiguous layer
+        (the layers are named).
+
+    Examples
+    --------
+    >>> import os
+    >>> data = os.environ.get("GEOCLUSTERS_DATA", "../shared/data")
+    >>> layer_fields(f"{data}/ttwa2011/ttwa_2011_uk_bsc_bng.gpkg")[:2]
+    ['ttwa11cd', 'ttwa11nm']
+    """
+    path, layer = _checked_layer(source, layer)
+    try:
+        return [str(f) for f in pyogrio.read_info(path, layer=layer)["fields"]]
+    except Exception as error:  # pyogrio raises several DataSource errors
+        raise ReadError(
+            f"cannot read the fields of {path}: {_gdal_message(error)}",
+            fix="check that the file is complete; a truncated or corrupt file must be "
+            "downloaded again",
+        ) from error
+
+
+def _checked_layer(source, layer) -> tuple[str, str | int | None]:
     path = os.fspath(source)
     if not os.path.exists(path):
         raise ReadError(f"areas file not found: {path}", fix="check the path")
@@ -464,6 +493,11 @@ def _read_file(source, layer) -> gpd.GeoDataFrame:
             f"{path} has no layer number {layer}; it has {len(layers)}: {', '.join(layers)}",
             fix="pass a layer name or a number from 0",
         )
+    return path, layer
+
+
+def _read_file(source, layer) -> gpd.GeoDataFrame:
+    path, layer = _checked_layer(source, layer)
     try:
         return gpd.read_file(path, layer=layer, engine="pyogrio")
     except Exception as error:  # pyogrio raises several DataSource errors
