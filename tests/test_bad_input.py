@@ -653,3 +653,19 @@ def test_integer_codes_read_as_floats_lose_their_point_not_their_match():
     assert sorted(good["area"].unique()) == ["101", "102"]
     frame = _with_geometry([SQUARE, _moved(1000)], [101.0, 102.0])
     assert list(gc.read_areas(frame, code="cd").index) == ["101", "102"]
+
+
+def test_welsh_and_gaelic_codes_through_areal_lookup_and_crosswalk(tmp_path):
+    # names used as codes, as in files that carry no ONS codes
+    sources = _areas([WELSH, GAELIC], names=[WELSH, GAELIC])
+    path = tmp_path / "sources.geojson"
+    sources.to_file(path, driver="GeoJSON")
+    areas = gc.read_areas(path, code="cd", name="nm")
+    targets = gpd.GeoDataFrame(geometry=[box(500_000, 150_000, 502_000, 151_000)], index=["T"],
+                               crs=27700)  # fmt: skip
+    lookup = gc.areal_lookup(areas, targets)
+    assert lookup["source"].tolist() == [GAELIC, WELSH]  # sorted, characters intact
+    counts = _counts([2.0, 20.0], areas=[WELSH, GAELIC])
+    moved = gc.crosswalk(counts, lookup, source="source", target="target", weight="weight")
+    assert moved.set_index("sector")["value"].to_dict() == {"7311": 4.0, gc.TOTAL: 40.0}
+    assert moved.attrs["crosswalk"]["weighting"] == "area"

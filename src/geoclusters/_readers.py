@@ -96,8 +96,10 @@ def decode(data: bytes, where: str, encoding: str | None = None) -> tuple[str, s
         )
     if b"\x00" in data[:4096]:
         raise ReadError(
-            f"{where} holds NUL bytes: it is a binary file, not a text table",
-            fix="check that it is the CSV you meant (a GeoPackage is read with read_areas)",
+            f"{where} holds NUL bytes: it is a binary file, or UTF-16 text without a "
+            "byte-order mark",
+            fix="check that it is the CSV you meant (a GeoPackage is read with read_areas); "
+            "for UTF-16 text pass encoding='utf-16'",
         )
     try:
         return data.decode("utf-8"), "utf-8"
