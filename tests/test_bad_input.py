@@ -236,9 +236,11 @@ def test_suppressed_missing_and_nan_stay_visible_never_zero():
     film = counts[counts["sector"] == "7311"].set_index("area")
     assert film["value"].isna().all()
     assert film["status"].to_dict() == {"A": "suppressed", "B": "missing", "C": "missing"}
-    claimed = gc.validate_counts(_counts([np.nan, 80.0], status=["ok", "ok"]))
+    ledger = Ledger()
+    claimed = gc.validate_counts(_counts([np.nan, 80.0], status=["ok", "ok"]), ledger=ledger)
     # a NaN claiming to be a usable count is a missing one, and the ledger says so
     assert claimed.set_index("sector").loc["7311", "status"] == "missing"
+    assert ledger.accounts[0].repairs == ("marked 1 blank values with status 'ok' as 'missing'",)
 
 
 def test_zero_totals_are_allowed_and_give_missing_lqs():
