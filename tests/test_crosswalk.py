@@ -16,8 +16,14 @@ from shapely.geometry import Polygon, box
 
 import geoclusters
 from geoclusters.counts import TOTAL
-from geoclusters.crosswalks import areal_lookup, crosswalk, read_lookup
-from geoclusters.errors import InputError
+from geoclusters.crosswalks import (
+    POPULATION_PROXY,
+    areal_lookup,
+    crosswalk,
+    population_lookup,
+    read_lookup,
+)
+from geoclusters.errors import CodesError, InputError
 
 LONDON = "E30000234"
 
@@ -44,7 +50,7 @@ def _counts(areas, values, sector="film", status=None, rounded_to=1):
 def test_one_to_one_lookup_sums_by_target():
     counts = _counts(["a", "b", "c"], [1.0, 2.0, 4.0])
     lookup = pd.DataFrame({"src": ["a", "b", "c", "a"], "dst": ["X", "X", "Y", "X"]})
-    out = crosswalk(counts, lookup, "src", "dst")
+    out = crosswalk(counts, lookup, source="src", target="dst")
     assert out.set_index("area")["value"].to_dict() == {"X": 3.0, "Y": 4.0}
     assert list(out.columns) == ["area", "sector", "period", "measure", "value", "status",
                                  "rounded_to"]  # fmt: skip
@@ -55,7 +61,7 @@ def test_split_codes_need_weights():
     counts = _counts(["a"], [1.0])
     lookup = pd.DataFrame({"src": ["a", "a", "b"], "dst": ["X", "Y", "Y"]})
     with pytest.raises(InputError, match="weight") as caught:
-        crosswalk(counts, lookup, "src", "dst")
+        crosswalk(counts, lookup, source="src", target="dst")
     assert caught.value.rows == ["a"]
 
 
@@ -64,7 +70,7 @@ def test_weights_split_values():
     lookup = pd.DataFrame(
         {"src": ["a", "a", "a", "b"], "dst": ["X", "Y", "Z", "Z"], "w": [0.5, 0.25, 0.25, 1.0]}
     )
-    out = crosswalk(counts, lookup, "src", "dst", weight="w")
+    out = crosswalk(counts, lookup, source="src", target="dst", weight="w")
     got = out.set_index(["area", "sector"])["value"].to_dict()
     # a's 12 film: 6 to X, 3 to Y, 3 to Z; b's 10 film all to Z; a's 6 tv: 3, 1.5, 1.5
     assert got == {
@@ -77,9 +83,9 @@ def test_weights_must_sum_to_one_unless_normalised():
     counts = _counts(["a", "b"], [8.0, 5.0])
     lookup = pd.DataFrame({"src": ["a", "a", "b"], "dst": ["X", "Y", "Y"], "w": [3, 1, 1]})
     with pytest.raises(InputError, match="normalise") as caught:
-        crosswalk(counts, lookup, "src", "dst", weight="w")
+        crosswalk(counts, lookup, source="src", target="dst", weight="w")
     assert caught.value.rows == ["a"]
-    out = crosswalk(counts, lookup, "src", "dst", weight="w", normalise=True)
+    out = crosswalk(counts, lookup, source="src", target="dst", weight="w", normalise=True)
     assert out.set_index("area")["value"].to_dict() == {"X": 6.0, "Y": 2.0 + 5.0}
 
 
@@ -96,17 +102,17 @@ def test_weights_must_sum_to_one_unless_normalised():
 )
 def test_bad_lookups(lookup, message):
     with pytest.raises(InputError, match=message):
-        crosswalk(_counts(["a"], [1.0]), lookup, "src", "dst", weight="w")
+        crosswalk(_counts(["a"], [1.0]), lookup, source="src", target="dst", weight="w")
 
 
 def test_unmatched_codes_raise_or_are_reported():
     counts = _counts(["a", "b", "zz"], [1.0, 2.0, 7.0])
     lookup = pd.DataFrame({"src": ["a", "b"], "dst": ["X", "X"]})
     with pytest.raises(InputError) as caught:
-        crosswalk(counts, lookup, "src", "dst")
+        crosswalk(counts, lookup, source="src", target="dst")
     assert caught.value.rows == ["zz"]
     with pytest.warns(UserWarning, match="zz"):
-        out = crosswalk(counts, lookup, "src", "dst", unmatched="report")
+        out = crosswalk(counts, lookup, source="src", target="dst", unmatched="warn")
     assert out["value"].tolist() == [3.0]
     assert out.attrs["unmatched"] == ["zz"]
     assert out.attrs["unmatched_value"] == 7.0
@@ -115,23 +121,25 @@ def test_unmatched_codes_raise_or_are_reported():
 def test_suppressed_values_make_the_target_suppressed():
     counts = _counts(["a", "b", "c"], [4.0, np.nan, 5.0], status=["ok", "suppressed", "ok"])
     lookup = pd.DataFrame({"src": ["a", "b", "c"], "dst": ["X", "X", "Y"]})
-    out = crosswalk(counts, lookup, "src", "dst").set_index("area")
+    out = crosswalk(counts, lookup, source="src", target="dst").set_index("area")
     assert np.isnan(out.loc["X", "value"]) and out.loc["X", "status"] == "suppressed"
     assert out.loc["Y", "value"] == 5.0 and out.loc["Y", "status"] == "ok"
-    lower = crosswalk(counts, lookup, "src", "dst", skipna=True).set_index("area")
+    lower = crosswalk(counts, lookup, source="src", target="dst", skipna=True).set_index("area")
     assert lower.loc["X", "value"] == 4.0
 
 
 def test_rounded_to_keeps_the_largest_base():
     counts = pd.concat([_counts(["a"], [5.0], rounded_to=5), _counts(["b"], [1.0])])
     lookup = pd.DataFrame({"src": ["a", "b"], "dst": ["X", "X"]})
-    assert crosswalk(counts, lookup, "src", "dst")["rounded_to"].tolist() == [5]
+    assert crosswalk(counts, lookup, source="src", target="dst")["rounded_to"].tolist() == [5]
 
 
 def test_package_name_is_callable():
     counts = _counts(["a"], [2.0])
     lookup = pd.DataFrame({"src": ["a"], "dst": ["X"]})
-    assert geoclusters.crosswalk(counts, lookup, "src", "dst")["value"].tolist() == [2.0]
+    assert geoclusters.crosswalk(counts, lookup, source="src", target="dst")["value"].tolist() == [
+        2.0
+    ]
 
 
 @settings(max_examples=40, deadline=None)
@@ -148,7 +156,7 @@ def test_totals_conserved_with_awkward_weights(values, shares):
          for j, s in enumerate(shares)],
         columns=["src", "dst", "w"],
     ).groupby(["src", "dst"], as_index=False)["w"].sum()  # fmt: skip
-    out = crosswalk(counts, lookup, "src", "dst", weight="w")
+    out = crosswalk(counts, lookup, source="src", target="dst", weight="w")
     expected = math.fsum(values)
     assert math.isclose(out["value"].sum(), expected, rel_tol=1e-12, abs_tol=1e-9)
 
@@ -186,7 +194,7 @@ def test_sources_outside_every_target():
         areal_lookup(sources, _gdf(TARGETS))
     assert caught.value.rows == ["C"]
     with pytest.warns(UserWarning, match="C"):
-        got = areal_lookup(sources, _gdf(TARGETS), unmatched="report")
+        got = areal_lookup(sources, _gdf(TARGETS), unmatched="warn")
     assert got.attrs["unmatched"] == ["C"]
     assert got["source"].tolist() == ["A"]
 
@@ -223,7 +231,13 @@ def test_areal_lookup_checks_crs_codes_and_geometry():
 def test_areal_lookup_feeds_crosswalk():
     sources = {"A": box(0, 0, 2, 2), "B": box(2, 0, 3, 2)}
     lookup = areal_lookup(_gdf(sources), _gdf(TARGETS))
-    out = crosswalk(_counts(["A", "B"], [100.0, 10.0]), lookup, "source", "target", "weight")
+    out = crosswalk(
+        _counts(["A", "B"], [100.0, 10.0]),
+        lookup,
+        source="source",
+        target="target",
+        weight="weight",
+    )
     assert out.set_index("area")["value"].to_dict() == {"T1": 50.0, "T2": 30.0, "T3": 30.0}
 
 
@@ -245,7 +259,7 @@ def test_lsoa_lookup_reads_despite_bom(data, ttwa_codes):
     assert len(ttwa_codes) == 228
     # one count per LSOA moved to TTWAs gives the number of LSOAs in each TTWA
     counts = _counts(lookup["LSOA11CD"], 1.0, sector=TOTAL)
-    out = crosswalk(counts, path, "LSOA11CD", "TTWA11CD")
+    out = crosswalk(counts, path, source="LSOA11CD", target="TTWA11CD")
     assert out.set_index("area")["value"].to_dict() == (
         lookup["TTWA11CD"].value_counts().astype(float).to_dict()
     )
@@ -278,11 +292,11 @@ def test_creative_enterprises_lad_to_ttwa_conserve_totals(data, ttwa_codes):
     )
     lookup_path = data / "lookups" / "lad23_ttwa11_weights_derived.csv"
     with pytest.raises(InputError):
-        crosswalk(counts, lookup_path, "lad23cd", "ttwa11cd", weight="weight")
+        crosswalk(counts, lookup_path, source="lad23cd", target="ttwa11cd", weight="weight")
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        out = crosswalk(counts, lookup_path, "lad23cd", "ttwa11cd", weight="weight",
-                        unmatched="report")  # fmt: skip
+        out = crosswalk(counts, lookup_path, source="lad23cd", target="ttwa11cd", weight="weight",
+                        unmatched="warn")  # fmt: skip
     # the lookup covers England and Wales: Scottish and Northern Irish councils are reported
     scotland_ni = sorted(c for c in lads["id"] if c[0] in "SN")
     assert len(scotland_ni) == 32 + 11
@@ -316,9 +330,19 @@ def lad14(data) -> gpd.GeoDataFrame:
     return lads
 
 
-def test_lad14_to_ttwa_areal_lookup_and_business_totals(data, lad14, ttwa_path):
-    ttwas = gpd.read_file(ttwa_path).set_index("ttwa11cd")
-    lookup = areal_lookup(lad14, ttwas)
+@pytest.fixture(scope="module")
+def ttwas_raw(ttwa_path) -> gpd.GeoDataFrame:
+    return gpd.read_file(ttwa_path).set_index("ttwa11cd")
+
+
+@pytest.fixture(scope="module")
+def lad14_areal(lad14, ttwas_raw) -> pd.DataFrame:
+    return areal_lookup(lad14, ttwas_raw)
+
+
+def test_lad14_to_ttwa_areal_lookup_and_business_totals(data, lad14, ttwas_raw, lad14_areal):
+    ttwas = ttwas_raw
+    lookup = lad14_areal
     assert lookup.attrs["unmatched"] == []
     sums = lookup.groupby("source")["weight"].sum()
     assert len(sums) == 380
@@ -346,7 +370,146 @@ def test_lad14_to_ttwa_areal_lookup_and_business_totals(data, lad14, ttwa_path):
     )
     national = float(raw[segments].to_numpy().sum())
     assert round(national, -4) == 2_340_000
-    out = crosswalk(counts, lookup, "source", "target", weight="weight")
+    out = crosswalk(counts, lookup, source="source", target="target", weight="weight")
     assert out.attrs["unmatched"] == []
     assert math.isclose(out["value"].sum(), national, rel_tol=1e-9)
     assert set(out["area"]) <= set(ttwas.index)
+
+
+# ---------------------------------------------------------------- population proxy
+
+
+@pytest.fixture(scope="module")
+def lsoa_lookup(data) -> pd.DataFrame:
+    return read_lookup(data / "lookups" / "lsoa11_ttwa11_uk.csv")
+
+
+@pytest.fixture(scope="module")
+def lad14_population(lsoa_lookup, lad14, lad14_areal) -> pd.DataFrame:
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        lookup = population_lookup(lsoa_lookup, source_names=lad14["LAD13NM"], fallback=lad14_areal)
+    lookup.attrs["warnings"] = [str(w.message) for w in seen]
+    return lookup
+
+
+def test_population_weights_sum_to_one_and_say_how_they_were_made(
+    lad14_population, lad14, lsoa_lookup
+):
+    lookup = lad14_population
+    sums = lookup.groupby("source")["weight"].sum()
+    assert sorted(sums.index) == sorted(lad14.index)  # every authority, none dropped
+    assert np.allclose(sums, 1.0, rtol=0, atol=1e-12)
+    proxy = lookup["weighting"] == POPULATION_PROXY
+    # England and Wales by LSOA names; Scotland's data zones carry no council name, so its
+    # 32 councils fall back to area weights, said in the weighting column and a warning
+    assert set(lookup.loc[proxy, "source"].str[0]) == {"E", "W"}
+    fallback = sorted(lookup.loc[~proxy, "source"].unique())
+    assert fallback == lookup.attrs["fallback"]
+    assert len(fallback) == 32 and all(code.startswith("S") for code in fallback)
+    assert set(lookup.loc[~proxy, "weighting"]) == {"area"}
+    assert lookup.loc[~proxy, "lsoas"].isna().all()
+    assert any("32 local authorities match no LSOA name" in m for m in lookup.attrs["warnings"])
+    # a whole authority's LSOAs: Tunbridge Wells district lies in its TTWA
+    tunbridge = lookup[lookup["source"] == "E07000116"]
+    its_lsoas = lsoa_lookup["LSOA11NM"].str.fullmatch(r"Tunbridge Wells \d{3}[A-Z]").sum()
+    assert its_lsoas > 50
+    assert tunbridge["target"].tolist() == ["E30000281"]
+    assert tunbridge["lsoas"].item() == its_lsoas
+
+
+def test_population_weights_follow_people_not_land(lad14_population, lad14_areal):
+    """Wyre: Fleetwood and Thornton-Cleveleys (Blackpool TTWA) hold most of its people,
+    the rural Over Wyre and Garstang (Preston TTWA) most of its land."""
+    wyre, blackpool, preston = "E07000128", "E30000171", "E30000255"
+
+    def weight(lookup, target):
+        return lookup.set_index(["source", "target"])["weight"].get((wyre, target), 0.0)
+
+    assert weight(lad14_population, blackpool) > 0.8 > 0.3 > weight(lad14_areal, blackpool)
+    assert weight(lad14_population, preston) < 0.2 < 0.7 < weight(lad14_areal, preston)
+    # across Great Britain most split authorities move more than a rounding error
+    both = lad14_population.merge(
+        lad14_areal, on=["source", "target"], how="outer", suffixes=("_pop", "_area")
+    ).fillna({"weight_pop": 0.0, "weight_area": 0.0})
+    shift = (both["weight_pop"] - both["weight_area"]).abs().groupby(both["source"]).max()
+    assert (shift > 0.1).sum() >= 50
+    # where an authority lies in one TTWA both weightings agree
+    whole = lad14_population.groupby("source")["target"].transform("size") == 1
+    agree = lad14_population[whole & (lad14_population["weighting"] == POPULATION_PROXY)]
+    assert (agree["weight"] == 1.0).all()
+
+
+def test_population_weights_conserve_totals_through_crosswalk(data, lad14_population):
+    raw = pd.read_csv(data / "counts" / "business_counts_lad14_by_segment_2015.csv")
+    segments = raw.columns[2:]
+    counts = pd.DataFrame(
+        {
+            "area": raw.iloc[:, 0],
+            "sector": TOTAL,
+            "period": "2015",
+            "measure": "businesses",
+            "value": raw[segments].sum(axis=1).astype(float),
+        }
+    )
+    out = crosswalk(counts, lad14_population, source="source", target="target", weight="weight")
+    assert out.attrs["unmatched"] == []
+    assert math.isclose(out["value"].sum(), counts["value"].sum(), rel_tol=1e-12)
+    # the output says which weighting moved the counts
+    assert out.attrs["crosswalk"]["weighting"] == f"area; {POPULATION_PROXY}"
+
+
+def test_population_lookup_names_unmatched_authorities(lsoa_lookup):
+    names = {"E07000116": "Tunbridge Wells", "E06000058": "Bournemouth, Christchurch and Poole"}
+    with pytest.raises(CodesError) as caught:
+        population_lookup(lsoa_lookup, source_names=names)
+    assert caught.value.rows == ["E06000058"]
+    assert "fallback=areal_lookup" in str(caught.value)
+    with pytest.warns(UserWarning, match="E06000058"):
+        lookup = population_lookup(lsoa_lookup, source_names=names, unmatched="warn")
+    assert lookup["source"].unique().tolist() == ["E07000116"]
+    assert lookup.attrs["unmatched"] == ["E06000058"]
+
+
+def test_population_lookup_matches_ons_name_forms(lsoa_lookup):
+    names = {"E06000023": "Bristol, City of", "W06000014": "Vale of Glamorgan",
+             "E06000010": "Kingston upon Hull, City of"}  # fmt: skip
+    lookup = population_lookup(lsoa_lookup, source_names=names)
+    assert sorted(lookup["source"].unique()) == sorted(names)
+    assert (lookup["weighting"] == POPULATION_PROXY).all()
+
+
+# ---------------------------------------------------------------- API shape
+
+
+def test_positional_options_still_work_with_a_deprecation_warning():
+    counts = _counts(["a", "b"], [1.0, 2.0])
+    lookup = pd.DataFrame({"src": ["a", "b"], "dst": ["X", "X"]})
+    expected = crosswalk(counts, lookup, source="src", target="dst")
+    with pytest.warns(DeprecationWarning, match=r"source=\.\.\., target=\.\.\. by keyword"):
+        old = crosswalk(counts, lookup, "src", "dst")
+    pd.testing.assert_frame_equal(old, expected)
+    with pytest.warns(DeprecationWarning, match="removed in 0.3"):
+        got = areal_lookup(_gdf({"A": box(0, 0, 1, 1)}), _gdf(TARGETS), 1e-6)
+    assert got["weight"].sum() == pytest.approx(1.0)
+    with pytest.raises(TypeError, match="multiple values"):
+        crosswalk(counts, lookup, "src", source="src", target="dst")
+
+
+def test_report_spelling_of_unmatched_is_deprecated():
+    counts = _counts(["a", "zz"], [1.0, 7.0])
+    lookup = pd.DataFrame({"src": ["a"], "dst": ["X"]})
+    with pytest.warns(DeprecationWarning, match="unmatched='warn'"), pytest.warns(UserWarning):
+        out = crosswalk(counts, lookup, source="src", target="dst", unmatched="report")
+    assert out.attrs["unmatched"] == ["zz"]
+    with pytest.raises(InputError, match="not one of"):
+        crosswalk(counts, lookup, source="src", target="dst", unmatched="ignore")
+
+
+def test_read_lookup_pandas_options_are_deprecated(tmp_path):
+    path = tmp_path / "lookup.csv"
+    path.write_text("src|dst\na|X\n", encoding="utf-8")
+    assert read_lookup(path).columns.tolist() == ["src", "dst"]  # pipe found by itself
+    with pytest.warns(DeprecationWarning, match="sep=, encoding="):
+        table = read_lookup(path, delimiter="|")
+    assert table.to_dict("records") == [{"src": "a", "dst": "X"}]
