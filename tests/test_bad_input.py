@@ -331,6 +331,10 @@ def test_numeric_looking_codes_keep_leading_zeros(tmp_path):
     with pytest.raises(CodesError, match=r"lost their leading zeros, e\.g\. '101'") as caught:
         gc.validate_counts(lost, areas)
     assert caught.value.rows == ["101"]
+    lookup = pd.DataFrame({"lad": ["0101"], "ttwa": ["T"]})
+    with pytest.raises(CodesError, match="lost their leading zeros") as caught:
+        gc.crosswalk(lost, lookup, source="lad", target="ttwa")
+    assert caught.value.rows == ["101"]
 
 
 # ---------------------------------------------------------------- areas: files and layers

@@ -39,6 +39,7 @@ import shapely
 from ._accounting import InputAccount, Ledger, SetAside, record
 from ._keywords import options_were_positional
 from ._readers import read_table, source_name
+from ._tidy import code_hint
 from ._warn import warn_user
 from .counts import KEY, sum_counts, validate_counts
 from .errors import CodesError, CRSError, GeometryError, InputError, check_policy
@@ -217,7 +218,9 @@ def crosswalk(
     is_matched = counts["area"].isin(pairs["source"])
     unmatched_codes = sorted(counts.loc[~is_matched, "area"].unique())
     if unmatched_codes:
-        problem = f"count areas that are not in the lookup's {source!r} column"
+        problem = f"count areas that are not in the lookup's {source!r} column" + code_hint(
+            pd.Index(unmatched_codes), pd.Index(pairs["source"].unique())
+        )
         if unmatched == "raise":
             raise CodesError(
                 problem,
