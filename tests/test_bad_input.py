@@ -7,6 +7,7 @@ Every file is generated here, in a temporary folder; nothing is copied from the 
 from __future__ import annotations
 
 import codecs
+import json
 import warnings
 
 import geopandas as gpd
@@ -331,6 +332,10 @@ def test_numeric_looking_codes_keep_leading_zeros(tmp_path):
     with pytest.raises(CodesError, match=r"lost their leading zeros, e\.g\. '101'") as caught:
         gc.validate_counts(lost, areas)
     assert caught.value.rows == ["101"]
+    lookup = pd.DataFrame({"lad": ["0101"], "ttwa": ["T"]})
+    with pytest.raises(CodesError, match="lost their leading zeros") as caught:
+        gc.crosswalk(lost, lookup, source="lad", target="ttwa")
+    assert caught.value.rows == ["101"]
 
 
 # ---------------------------------------------------------------- areas: files and layers
@@ -614,6 +619,7 @@ def test_the_ledger_accounts_for_every_step(tmp_path):
         {"reason": "areas not in the lookup (unmatched='warn')", "count": 1, "rows": ["S12000013"]}
     ]
     assert "<table>" in ledger._repr_html_() and repr(ledger).count("\n") == 3
+    assert json.loads(json.dumps(ledger.to_dict())) == ledger.to_dict()  # provenance-ready
 
 
 def test_positional_reader_options_still_work_with_a_warning(tmp_path):

@@ -513,3 +513,23 @@ def test_read_lookup_pandas_options_are_deprecated(tmp_path):
     with pytest.warns(DeprecationWarning, match="sep=, encoding="):
         table = read_lookup(path, delimiter="|")
     assert table.to_dict("records") == [{"src": "a", "dst": "X"}]
+
+
+def test_population_lookup_from_an_authority_column_and_its_checks():
+    # a data zone -> council lookup: names carry no council, a column does
+    zones = pd.DataFrame({
+        "DZ": ["S01", "S02", "S03", "S04"],
+        "council": ["S12000013", "S12000013", "S12000013", "S12000017"],
+        "TTWA": ["S22000073", "S22000073", "S22000060", "S22000060"]})  # fmt: skip
+    lookup = population_lookup(zones, lsoa="DZ", authority="council", target="TTWA")
+    weights = lookup.set_index(["source", "target"])["weight"].to_dict()
+    assert weights == {("S12000013", "S22000060"): 1 / 3, ("S12000013", "S22000073"): 2 / 3,
+                       ("S12000017", "S22000060"): 1.0}  # fmt: skip
+    assert (lookup["weighting"] == POPULATION_PROXY).all()
+    with pytest.raises(InputError, match="no LSOA name"):
+        population_lookup(zones.rename(columns={"council": "name"}), lsoa="DZ",
+                          lsoa_name="name", target="TTWA")  # fmt: skip
+    twice = pd.concat([zones, zones.iloc[[0]].assign(TTWA="S22000099")])
+    with pytest.raises(CodesError, match="more than one target") as caught:
+        population_lookup(twice, lsoa="DZ", authority="council", target="TTWA")
+    assert caught.value.rows == ["S01"]

@@ -14,6 +14,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -202,3 +203,63 @@ def test_boundary_readers_long(folder, good_gpkg, data):
     good = data.draw(st.sampled_from([good_gpkg, _geojson()]))
     suffix = ".gpkg" if good is good_gpkg else ".geojson"
     _check_boundaries(folder, data.draw(damaged(good)), suffix)
+
+
+@st.composite
+def area_frames(draw):
+    """GeoDataFrames with awkward codes, coordinates, geometries and CRSs."""
+    import geopandas as gpd
+    import shapely
+    from shapely.geometry import GeometryCollection, LineString, Point, Polygon, box
+
+    n = draw(st.integers(1, 5))
+    scale = draw(st.sampled_from([1.0, 1e-3, 1e5, 1e7, float("inf")]))
+    x = st.floats(-200, 200, allow_nan=False)
+
+    def shape():
+        kind = draw(st.sampled_from(["box", "bowtie", "point", "line", "empty", "none",
+                                     "collection", "z"]))  # fmt: skip
+        x0, y0 = draw(x) * scale, draw(x) * scale
+        square = box(x0, y0, x0 + scale, y0 + scale) if np.isfinite(scale) else Polygon()
+        return {
+            "box": square,
+            "bowtie": Polygon([(0, 0), (1, 1), (1, 0), (0, 1)]),
+            "point": Point(x0, y0),
+            "line": LineString([(0, 0), (1, 1)]),
+            "empty": Polygon(),
+            "none": None,
+            "collection": GeometryCollection([square, Point(0, 0)]),
+            "z": shapely.force_3d(square, 5.0),
+        }[kind]
+
+    code = st.one_of(st.none(), st.text(max_size=3), st.integers(0, 5), st.floats())
+    codes = draw(st.lists(code, min_size=n, max_size=n))
+    crs = draw(st.sampled_from([None, 4326, 27700, 3857, 32630]))
+    return gpd.GeoDataFrame({"cd": codes}, geometry=[shape() for _ in range(n)], crs=crs)
+
+
+AREA_OPTIONS = (
+    area_frames(),
+    st.sampled_from([None, "EPSG:4326", "EPSG:27700"]),
+    st.booleans(),
+    st.sampled_from(["raise", "drop"]),
+)
+
+
+def _read_awkward(frame, assume_crs, repair, empty):
+    _survives(
+        lambda: gc.read_areas(frame, code="cd", assume_crs=assume_crs, repair=repair, empty=empty)
+    )
+
+
+@QUICK
+@given(*AREA_OPTIONS)
+def test_read_areas_on_awkward_frames(frame, assume_crs, repair, empty):
+    _read_awkward(frame, assume_crs, repair, empty)
+
+
+@pytest.mark.slow
+@LONG
+@given(*AREA_OPTIONS)
+def test_read_areas_on_awkward_frames_long(frame, assume_crs, repair, empty):
+    _read_awkward(frame, assume_crs, repair, empty)

@@ -128,6 +128,7 @@ def server(ttwa_geojson, business_counts):
         "/files/dropped-twice.csv": dropped(2, b"area,value\nA,1\n"),
         "/files/always-dropped.csv": dropped(None, b""),
         "/files/killed.bin": stalled_then(BIG[: 1 << 16], len(BIG), 5.0, BIG),
+        "/files/stalls-once.bin": stalled_then(BIG[: 1 << 16], len(BIG), 3.0, BIG),
     }
     with Loopback(routes) as running:
         yield running
@@ -228,6 +229,16 @@ def test_dropped_connections_are_retried_then_reported(server, tmp_path):
         assert "GEOCLUSTERS_DATA" in str(raised.value)
     assert server.count("/files/always-dropped.csv") == 6
     assert leftovers(tmp_path / "c") == []
+
+
+def test_a_stall_mid_body_times_out_and_the_retry_completes(server, tmp_path):
+    url = server.url("/files/stalls-once.bin")
+    start = time.monotonic()
+    path = download(url, cache=tmp_path, timeout=0.5, retries=1, backoff=0.01)
+    assert time.monotonic() - start < 2.5  # gave up on the stalled body after ~0.5 s
+    assert path.read_bytes() == BIG and cached(path)
+    assert server.count("/files/stalls-once.bin") == 2
+    assert leftovers(tmp_path) == sorted([path.name, sidecar_path(path).name])
 
 
 def test_a_download_killed_halfway_leaves_nothing_that_looks_complete(server, tmp_path):

@@ -63,3 +63,18 @@ def parse_values(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
         index=raw.index,
     )
     return values.astype(float), status
+
+
+def code_hint(unmatched: pd.Index, other: pd.Index) -> str:
+    """Name the usual cause of codes that do not match: lost leading zeros, or case."""
+    padded = {o.lstrip("0"): o for o in map(str, other) if o.isdigit() and o.startswith("0")}
+    lost_zeros = [c for c in map(str, unmatched) if c.isdigit() and c in padded]
+    if lost_zeros:
+        return (
+            " (some lost their leading zeros, e.g. "
+            f"{lost_zeros[0]!r}: read codes as text, dtype=str)"
+        )
+    upper = {str(o).upper() for o in other}
+    if any(str(c).upper() in upper for c in unmatched[:1000]):
+        return " (some differ only in upper/lower case)"
+    return ""

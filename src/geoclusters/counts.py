@@ -34,7 +34,7 @@ from ._accounting import InputAccount, Ledger, record
 from ._keywords import options_were_positional
 from ._nomis_format import parse_nomis_csv
 from ._readers import check_unique_columns, looks_delimited_by, read_table, source_name
-from ._tidy import COLUMNS, KEY, STATUSES, SUPPRESSION_MARKERS, TOTAL, parse_values
+from ._tidy import COLUMNS, KEY, STATUSES, SUPPRESSION_MARKERS, TOTAL, code_hint, parse_values
 from .errors import CodesError, CountsError, InputError
 
 __all__ = [
@@ -286,7 +286,7 @@ def check_area_codes(counts: pd.DataFrame, areas) -> None:
     unknown = count_codes.difference(codes)
     if len(unknown):
         raise CodesError(
-            "counts name areas that are not in the boundaries" + _code_hint(unknown, codes),
+            "counts name areas that are not in the boundaries" + code_hint(unknown, codes),
             rows=unknown,
             fix="check the code column and the vintage of the boundaries, or crosswalk the "
             "counts onto these boundaries with geoclusters.crosswalk",
@@ -294,30 +294,11 @@ def check_area_codes(counts: pd.DataFrame, areas) -> None:
     without = codes.difference(count_codes)
     if len(without):
         raise CodesError(
-            "areas in the boundaries have no counts" + _code_hint(without, count_codes),
+            "areas in the boundaries have no counts" + code_hint(without, count_codes),
             rows=without,
             fix="add counts for them (zeros where there truly are none) or drop them from the "
             "boundaries",
         )
-
-
-def _code_hint(unmatched: pd.Index, other: pd.Index) -> str:
-    """Name the usual causes: lost leading zeros, case, surrounding spaces."""
-    other_set = set(other)
-    lost_zeros = [
-        c
-        for c in unmatched
-        if c.isdigit() and any(o.lstrip("0") == c and o != c for o in other_set if o.isdigit())
-    ]
-    if lost_zeros:
-        return (
-            " (some lost their leading zeros, e.g. "
-            f"{lost_zeros[0]!r}: read codes as text, dtype=str)"
-        )
-    upper = {o.upper() for o in other_set}
-    if any(c.upper() in upper for c in unmatched[:1000]):
-        return " (some differ only in upper/lower case)"
-    return ""
 
 
 @options_were_positional(

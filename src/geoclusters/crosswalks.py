@@ -39,6 +39,7 @@ import shapely
 from ._accounting import InputAccount, Ledger, SetAside, record
 from ._keywords import options_were_positional
 from ._readers import read_table, source_name
+from ._tidy import code_hint
 from ._warn import warn_user
 from .counts import KEY, sum_counts, validate_counts
 from .errors import CodesError, CRSError, GeometryError, InputError, check_policy
@@ -217,7 +218,9 @@ def crosswalk(
     is_matched = counts["area"].isin(pairs["source"])
     unmatched_codes = sorted(counts.loc[~is_matched, "area"].unique())
     if unmatched_codes:
-        problem = f"count areas that are not in the lookup's {source!r} column"
+        problem = f"count areas that are not in the lookup's {source!r} column" + code_hint(
+            pd.Index(unmatched_codes), pd.Index(pairs["source"].unique())
+        )
         if unmatched == "raise":
             raise CodesError(
                 problem,
@@ -545,6 +548,7 @@ def population_lookup(
     lsoa: str = "LSOA11CD",
     lsoa_name: str = "LSOA11NM",
     target: str = "TTWA11CD",
+    authority: str | None = None,
     fallback: pd.DataFrame | None = None,
     unmatched: Literal["raise", "warn"] = "raise",
 ) -> pd.DataFrame:
@@ -571,6 +575,11 @@ def population_lookup(
         it the sources are the authority names themselves.
     lsoa, lsoa_name, target : str
         Columns of ``lsoa_lookup``: LSOA code, LSOA name, target code.
+    authority : str, optional
+        A column of ``lsoa_lookup`` holding each LSOA's local authority
+        (code or name), as ONS's LSOA -> LAD lookups and Scotland's data zone
+        -> council lookups have; then LSOA names are not parsed, and it works
+        for data zones too.
     fallback : pandas.DataFrame, optional
         A lookup with columns ``source, target, weight`` (and ideally
         ``weighting``), such as :func:`areal_lookup`'s, used for the sources
@@ -620,26 +629,38 @@ def population_lookup(
     unmatched = check_policy("unmatched", unmatched, ("raise", "warn"))
     if not isinstance(lsoa_lookup, pd.DataFrame):
         lsoa_lookup = read_lookup(lsoa_lookup)
-    absent = [c for c in (lsoa, lsoa_name, target) if c not in lsoa_lookup.columns]
+    wanted = (lsoa, authority if authority is not None else lsoa_name, target)
+    absent = [c for c in wanted if c not in lsoa_lookup.columns]
     if absent:
         raise InputError(
             f"the LSOA lookup lacks the columns {absent}",
-            fix=f"name them with lsoa=, lsoa_name=, target=; its columns: "
+            fix=f"name them with lsoa=, lsoa_name= (or authority=), target=; its columns: "
             f"{list(lsoa_lookup.columns)}",
         )
-    rows = lsoa_lookup[[lsoa, lsoa_name, target]].astype("string")
+    rows = lsoa_lookup[list(dict.fromkeys(wanted))].astype("string")
     rows = rows.apply(lambda column: column.str.strip()).drop_duplicates([lsoa, target])
-    authority = rows[lsoa_name].str.extract(_LSOA_NAME, expand=False)
-    unnamed = rows.loc[authority.isna(), lsoa].astype(str).tolist()
+    split = rows[lsoa][rows[lsoa].duplicated()].unique()
+    if len(split):
+        raise CodesError(
+            "LSOAs listed in more than one target: a population proxy needs a best-fit "
+            "lookup (one target per LSOA)",
+            rows=sorted(split),
+            fix="keep one row per LSOA (the target holding most of it)",
+        )
+    if authority is not None:
+        owner = rows[authority].where(rows[authority] != "")
+    else:
+        owner = rows[lsoa_name].str.extract(_LSOA_NAME, expand=False)
+    unnamed = rows.loc[owner.isna(), lsoa].astype(str).tolist()
     if len(unnamed) == len(rows):
         raise InputError(
             "no LSOA name in the lookup carries a local authority's name "
             "(expected names such as 'Tunbridge Wells 001A')",
-            fix="use the England and Wales LSOA lookup, or area weights (areal_lookup)",
+            fix="use the England and Wales LSOA lookup, pass authority='<column>' if the "
+            "lookup names each LSOA's authority, or use area weights (areal_lookup)",
         )
-    named = pd.DataFrame(
-        {"authority": authority[authority.notna()].astype(str), "target": rows[target]}
-    ).dropna()
+    named = pd.DataFrame({"authority": owner[owner.notna()].astype(str), "target": rows[target]})
+    named = named.dropna()
     named["target"] = named["target"].astype(str)
     table = named.groupby(["authority", "target"]).size().rename("lsoas").reset_index()
     table["weight"] = table["lsoas"] / table.groupby("authority")["lsoas"].transform("sum")
