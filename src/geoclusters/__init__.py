@@ -18,6 +18,11 @@ _EXPORTS: dict[str, str] = {
     "GeoclustersError": "errors",
     "InputError": "errors",
     "DownloadError": "errors",
+    "ReadError": "errors",
+    "CRSError": "errors",
+    "GeometryError": "errors",
+    "CodesError": "errors",
+    "CountsError": "errors",
     # areas and counts
     "read_areas": "areas",
     "validate_areas": "areas",
@@ -31,6 +36,7 @@ _EXPORTS: dict[str, str] = {
     "crosswalk": "crosswalks",
     "areal_lookup": "crosswalks",
     "read_lookup": "crosswalks",
+    "population_lookup": "crosswalks",
     # measures
     "aggregate_sectors": "measures",
     "period_means": "measures",
@@ -90,7 +96,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .areas import read_areas, validate_areas
     from .conurbations import Conurbations, membership, merge_conurbations
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
-    from .crosswalks import areal_lookup, crosswalk, read_lookup
+    from .crosswalks import areal_lookup, crosswalk, population_lookup, read_lookup
     from .detect import (
         Detection,
         detect_hotspots,
@@ -99,7 +105,16 @@ if TYPE_CHECKING:  # pragma: no cover
         typology,
         typology_summary,
     )
-    from .errors import DownloadError, GeoclustersError, InputError
+    from .errors import (
+        CodesError,
+        CountsError,
+        CRSError,
+        DownloadError,
+        GeoclustersError,
+        GeometryError,
+        InputError,
+        ReadError,
+    )
     from .graph import (
         GraphReport,
         commuting,
