@@ -25,35 +25,36 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._config import ConfigError, check_fields, check_groups, check_periods, setting, unknown_keys
 from ._fields import FIELDS_FILE, flatten, write_mapping
 from ._results import html_table
 from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, check_choice, check_policy
+from .errors import InputError, check_policy
 from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
-_NULLABLE = (
-    "groups",
-    "periods",
-    "correction",
-    "seed",
-    "lq_change_min",
-    "sectors",
-    "hub_min_links",
-    "title",
-    "scheduler",
-    "workers",
-)
 MISSING_COUNTS = ("raise", "no data")
+
+
+def _missing_counts(name: str, value: Any) -> Any:
+    # "error" (0.1) means "raise", deprecated; "no data" names the repair
+    return check_policy(name, value, MISSING_COUNTS) if value in ("error", "report") else value
 
 
 @dataclass(frozen=True)
 class Config:
     """Every parameter of a run, with the Nesta 2016 defaults.
+
+    Every field is checked where the config is made (``Config(...)``,
+    ``run(**options)``, :meth:`from_mapping`, :meth:`from_toml`, the command
+    line): its type and range, with a :class:`ConfigError` naming the field
+    and what to write. Numbers in quotes are refused, not converted; a
+    single code where a list is expected (``hubs = "E30000234"``) is a list
+    of that one code.
 
     Read one from TOML with :meth:`from_toml`; tables in the file (``[detect]``,
     ``[graph]``, ...) are only for readability, except ``[periods]`` (span
@@ -73,7 +74,8 @@ class Config:
         2016 spans when the counts have 2007–2014 and the two periods when
         the counts have exactly two.
     quantile, top_n : float, int
-        Nesta rule size floor and list length.
+        Nesta rule size floor (a fraction from 0 to 1) and list length (1 or
+        more).
     lq_min, count_min, lq_change_min : float
         Threshold rule.
     statistic, variable, correction, alpha, permutations, seed
@@ -101,92 +103,105 @@ class Config:
         Report and map title.
     notes : tuple of str
         Caveats carried into the provenance and the report.
+
+    Raises
+    ------
+    ConfigError
+        For a value of the wrong type or out of range, naming the field.
+
+    Examples
+    --------
+    >>> Config(hubs="E30000234").hubs
+    ('E30000234',)
+    >>> Config(quantile=2.0)
+    Traceback (most recent call last):
+    ...
+    geoclusters._config.ConfigError: quantile=2.0 is out of range: it must be at least 0 and at most 1
+      what to do: set quantile to a value at least 0 and at most 1 (default 0.75); the share of areas below the size floor
     """
 
-    method: str = "nesta2016"
-    groups: Any = "auto"
-    periods: Any = None
-    quantile: float = 0.75
-    top_n: int = 10
-    lq_min: float = 1.25
-    count_min: float = 0.0
-    lq_change_min: float | None = None
-    statistic: str = "local_moran"
-    variable: str = "lq"
-    correction: str | None = "fdr"
-    alpha: float = 0.05
-    permutations: int = 999
-    seed: int | None = 0
-    rook: bool = False
-    tolerance: float = 0.0
-    islands: str = "keep"
-    match: str = "group"
-    sectors: tuple[str, ...] | None = None
-    hubs: tuple[str, ...] = ()
-    hub_min_links: int | None = None
-    min_members: int = 2
-    lisa: bool = True
-    missing_counts: str = "raise"
-    title: str | None = None
-    notes: tuple[str, ...] = ()
-    scheduler: str | None = None
-    workers: int | None = None
+    method: str = setting("nesta2016", choices=METHODS, help="the detector")
+    groups: Any = setting(
+        "auto", check=check_groups, nullable=True, help="sector groups (a TOML table)"
+    )
+    periods: Any = setting(
+        None, check=check_periods, nullable=True, help="two period labels (or spans in TOML)"
+    )
+    quantile: float = setting(0.75, low=0, high=1, help="the share of areas below the size floor")
+    top_n: int = setting(10, low=1, help="Nesta rule: areas per measure, group and criterion")
+    lq_min: float = setting(1.25, low=0, help="threshold rule: LQ floor")
+    count_min: float = setting(0.0, low=0, help="threshold rule: count floor")
+    lq_change_min: float | None = setting(None, help="threshold rule: growth floor")
+    statistic: str = setting(
+        "local_moran", choices=("local_moran", "gi_star"), help="hot spot statistic"
+    )
+    variable: str = setting("lq", choices=("lq", "lq_change"), help="hot spot variable")
+    correction: str | None = setting(
+        "fdr", choices=("fdr", "bonferroni", None), help="multiple-testing correction"
+    )
+    alpha: float = setting(
+        0.05, low=0, high=1, low_open=True, high_open=True, help="significance level"
+    )
+    permutations: int = setting(999, low=0, help="conditional permutations")
+    seed: int | None = setting(0, low=0, help="random seed of the permutations")
+    rook: bool = setting(False, help="rook instead of queen contiguity")
+    tolerance: float = setting(0.0, low=0, help="fuzzy contiguity distance in CRS units")
+    islands: str = setting("keep", choices=("keep", "nearest"), help="island policy")
+    match: str = setting(
+        "group", choices=("group", "measure_group"), help="conurbations: what links clusters"
+    )
+    sectors: tuple[str, ...] | None = setting(None, help="conurbations: only these groups link")
+    hubs: tuple[str, ...] = setting((), help="conurbations: area codes kept out of merges")
+    hub_min_links: int | None = setting(None, low=1, help="conurbations: links making a hub")
+    min_members: int = setting(2, low=1, help="smallest conurbation")
+    lisa: bool = setting(True, help="local Moran columns for every group")
+    missing_counts: str = setting(
+        "raise", choices=MISSING_COUNTS, check=_missing_counts, help="areas without counts"
+    )
+    title: str | None = setting(None, help="title of the maps and the report")
+    notes: tuple[str, ...] = setting((), help="caveats for the provenance and the report")
+    scheduler: str | None = setting(None, help="Dask scheduler address")
+    workers: int | None = setting(None, low=1, help="local Dask workers")
+
+    def __post_init__(self) -> None:
+        for name, value in check_fields(self).items():
+            object.__setattr__(self, name, value)
+        if self.scheduler is not None and self.workers is not None:
+            raise ConfigError(
+                "scheduler and workers cannot both be set",
+                fix="use scheduler= for a running cluster, or workers= for a local one",
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
         """Build a config from a (possibly sectioned) mapping, refusing unknown keys.
+
+        Tables whose name is not a field (``[detect]``, ``[graph]``, ...) are
+        read as their keys; an unknown key is a :class:`ConfigError` that
+        suggests the closest field name.
 
         Examples
         --------
         >>> Config.from_mapping({"detect": {"top_n": 5}, "periods": {"a": [1], "b": [2]}}).top_n
         5
         """
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = [f.name for f in dataclasses.fields(cls)]
         flat: dict[str, Any] = {}
+        unknown: list[str] = []
         for key, value in values.items():
             if key in known:
                 flat[key] = value
             elif isinstance(value, Mapping):
-                flat.update(value)
+                for inner, item in value.items():
+                    if inner in known:
+                        flat[inner] = item
+                    else:
+                        unknown.append(f"{key}.{inner}")
             else:
-                flat[key] = value
-        unknown = sorted(set(flat) - known)
+                unknown.append(key)
         if unknown:
-            raise InputError(
-                "unknown configuration keys",
-                rows=unknown,
-                fix=f"the known keys are {sorted(known)}",
-            )
-        for name in ("hubs", "sectors", "notes"):
-            if isinstance(flat.get(name), list):
-                flat[name] = tuple(flat[name])
-        # TOML has no null: "none" stands for None where None is meaningful
-        for name in _NULLABLE:
-            if isinstance(flat.get(name), str) and flat[name].lower() == "none":
-                flat[name] = None
-        if "missing_counts" in flat:
-            # "error" (0.1) means "raise", deprecated; "no data" names the repair
-            flat["missing_counts"] = check_policy(
-                "missing_counts", flat["missing_counts"], MISSING_COUNTS
-            )
-        config = cls(**flat)
-        check_choice("method", config.method, METHODS)
-        check_choice("missing_counts", config.missing_counts, MISSING_COUNTS)
-        if config.workers is not None and (
-            isinstance(config.workers, bool)
-            or not isinstance(config.workers, int)
-            or config.workers < 1
-        ):
-            raise InputError(
-                f"workers={config.workers!r} is not a positive whole number",
-                fix="set workers to the number of local Dask workers, e.g. 2",
-            )
-        if config.scheduler is not None and config.workers is not None:
-            raise InputError(
-                "scheduler and workers cannot both be set",
-                fix="use scheduler= for a running cluster, or workers= for a local one",
-            )
-        return config
+            raise unknown_keys(unknown, known)
+        return cls(**flat)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Config:
@@ -195,10 +210,16 @@ class Config:
             with open(path, "rb") as handle:
                 values = tomllib.load(handle)
         except FileNotFoundError as error:
-            raise InputError(f"config file not found: {path}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(f"config file {path} is not valid TOML: {error}") from error
-        return cls.from_mapping(values)
+            raise ConfigError(f"config file not found: {path}", fix="check the path") from error
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(
+                f"config file {path} is not valid TOML: {error}",
+                fix="check the line named; text values need quotes, lists brackets",
+            ) from error
+        try:
+            return cls.from_mapping(values)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error.problem}", error.rows, error.fix) from None
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some parameters changed."""
