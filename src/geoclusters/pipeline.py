@@ -16,7 +16,7 @@ import sys
 import time
 import tomllib
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,14 +25,27 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._accounting import InputAccount, Ledger, SetAside
 from ._config import ConfigError, check_fields, check_groups, check_periods, setting, unknown_keys
 from ._fields import FIELDS_FILE, flatten, write_mapping
+from ._outputs import (
+    MAPS_INSTALL,
+    RENAMED,
+    atomic_folder,
+    check_format,
+    check_target,
+    map_options,
+    missing_modules,
+    read_json,
+    write_layer,
+)
 from ._results import html_table
+from ._warn import warn_user
 from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, check_policy
+from .errors import InputError, ReadError, check_policy
 from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
@@ -260,6 +273,10 @@ class RunResult:
     detection : geoclusters.detect.Detection
     merged : geoclusters.conurbations.Conurbations
         The conurbations with their links and merged metrics.
+    accounting : Ledger
+        How many areas and count rows came in, went out and were set aside
+        and why, for every input step (``accounting.lines()``); also in
+        ``provenance.json``.
     """
 
     areas: gpd.GeoDataFrame
@@ -276,6 +293,7 @@ class RunResult:
     lisa: pd.DataFrame | None = None
     detection: Detection | None = None
     merged: Conurbations | None = None
+    accounting: Ledger | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -310,30 +328,66 @@ class RunResult:
         )
 
     def write(
-        self, out: str | Path, *legacy: bool, maps: bool = True, report: bool = True
+        self,
+        out: str | Path,
+        *legacy: bool,
+        maps: bool = True,
+        report: bool = True,
+        format: str = "gpkg",
+        overwrite: bool = False,
+        map_formats: Sequence[str] | None = None,
+        dpi: int | None = None,
+        progress: Progress | None = None,
     ) -> dict[str, Path]:
-        """Write the outputs into a directory.
+        """Write the outputs into a folder, whole or not at all.
 
         Parameters
         ----------
         out : path
-            Directory, created when missing.
+            The folder. It is written as a temporary folder beside it and
+            moved into place at the end, so it never holds a half-written run
+            or files of two runs.
         maps : bool, default True
             Also write ``map.png`` (typology), ``lisa.png`` and ``map.html``
-            (interactive); needs the ``maps`` extra.
+            (interactive). They need the ``maps`` extra: without it they are
+            skipped (with the report) and one warning says how to install it.
         report : bool, default True
-            Also write the self-contained ``report.html``.
+            Also write the self-contained ``report.html`` (needs the ``maps``
+            extra too).
+        format : {"gpkg", "parquet", "fgb", "shp"}, default "gpkg"
+            Format of ``areas`` and ``conurbations``: GeoPackage, GeoParquet
+            (needs pyarrow), FlatGeobuf or shapefile (field names longer than
+            ten characters are shortened; ``fields.json`` maps them back).
+        overwrite : bool, default False
+            Replace a previous run's folder whole. Without it a folder that
+            holds files is refused; with it, so is a folder that is not a
+            previous run (no ``provenance.json``).
+        map_formats : sequence of {"png", "svg", "pdf"}, optional
+            Image formats of the static maps (by default PNG).
+        dpi : int, optional
+            Resolution of raster maps.
+        progress : callable, optional
+            Called with a message as each part is written.
 
         Returns
         -------
         dict
             Output name → path: ``areas``, ``clusters``, ``conurbations``,
-            ``summary``, ``provenance``, ``fields`` and, when asked, ``map``,
+            ``summary``, ``provenance``, ``fields`` and, when written, ``map``,
             ``lisa_map``, ``interactive_map``, ``report``.
+
+        Raises
+        ------
+        OutputError
+            For an output that is a file, a place that cannot be written, or
+            a folder that holds files (see ``overwrite``); checked before
+            anything is written.
+        MissingExtraError
+            For ``format="parquet"`` without pyarrow.
 
         Notes
         -----
-        The GeoPackages hold the metrics as flat fields without spaces
+        The layers hold the metrics as flat fields without spaces
         (``businesses_content_lq``); ``fields.json`` maps every field back to
         its measure, group and metric, which is how ``geoclusters map --from``
         and ``report --from`` read them, whatever the names.
@@ -347,19 +401,58 @@ class RunResult:
             )
             maps = legacy[0]
             report = legacy[1] if len(legacy) > 1 else report
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        check_format(format)
+        drawing = map_options(write_maps, map_formats, dpi) if maps else {}
+        target = check_target(out, overwrite=overwrite)
+        say = progress or (lambda message: None)
+        if (maps or report) and missing_modules():
+            warn_user(
+                f"maps and report not written: the maps extra is not installed "
+                f"({', '.join(missing_modules())}); get them with {MAPS_INSTALL}"
+            )
+            maps = report = False
+        with atomic_folder(target, overwrite=overwrite) as folder:
+            say(f"writing the tables ({format})")
+            paths = self._write_tables(folder, format)
+            if maps:
+                say("writing the maps")
+                paths.update(self._write_maps(folder, **drawing))
+            if report:
+                say("writing the report")
+                from .report import write_report
+
+                paths["report"] = write_report(
+                    self.areas,
+                    self.clusters,
+                    self.merged if self.merged is not None else self.conurbations,
+                    self.record(),
+                    metrics=self.metrics,
+                    lisa=self.lisa,
+                    graph=self.graph,
+                    title=self.config.title,
+                    method=self.method_text,
+                    path=folder / "report.html",
+                )
+        return {key: target / path.relative_to(folder) for key, path in paths.items()}
+
+    def record(self) -> dict[str, Any]:
+        """The provenance as written to ``provenance.json``, with the accounting."""
+        record = self.provenance.to_dict()
+        if self.accounting is not None:
+            record["accounting"] = self.accounting.to_dict()
+        return record
+
+    def _write_tables(self, folder: Path, format: str) -> dict[str, Path]:
         paths = {
-            "areas": out / "areas.gpkg",
-            "clusters": out / "clusters.csv",
-            "conurbations": out / "conurbations.gpkg",
-            "summary": out / "summary.csv",
-            "provenance": out / "provenance.json",
-            "fields": out / FIELDS_FILE,
+            "clusters": folder / "clusters.csv",
+            "summary": folder / "summary.csv",
+            "provenance": folder / "provenance.json",
+            "fields": folder / FIELDS_FILE,
         }
         area_fields, area_mapping = flatten(self._metrics(), self.lisa)
-        areas = self.areas.join(area_fields)
-        areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
+        paths["areas"], areas_renamed = write_layer(
+            self.areas.join(area_fields), folder, "areas", format
+        )
         self.clusters.to_csv(paths["clusters"], index=False)
         conurbations, conurbation_mapping = self.conurbations, {}
         merged_metrics = self.merged.metrics if self.merged is not None else None
@@ -369,27 +462,20 @@ class RunResult:
             conurbations = conurbations[
                 [c for c in conurbations.columns if c != "geometry"] + ["geometry"]
             ]
-        _write_polygons(conurbations, paths["conurbations"], "conurbations")
+        paths["conurbations"], conurbations_renamed = write_layer(
+            conurbations, folder, "conurbations", format
+        )
         self.summary.to_csv(paths["summary"])
-        self.provenance.write(paths["provenance"])
-        write_mapping(paths["fields"], {"areas": area_mapping, "conurbations": conurbation_mapping})
-        if maps:
-            paths.update(self._write_maps(out))
-        if report:
-            from .report import write_report
-
-            paths["report"] = write_report(
-                self.areas,
-                self.clusters,
-                self.merged if self.merged is not None else self.conurbations,
-                self.provenance.to_dict(),
-                metrics=self.metrics,
-                lisa=self.lisa,
-                graph=self.graph,
-                title=self.config.title,
-                method=self.method_text,
-                path=out / "report.html",
-            )
+        paths["provenance"].write_text(json.dumps(self.record(), indent=2) + "\n")
+        mapping: dict[str, Any] = {"areas": area_mapping, "conurbations": conurbation_mapping}
+        if areas_renamed or conurbations_renamed:
+            mapping[RENAMED] = {"areas": areas_renamed, "conurbations": conurbations_renamed}
+            # the metric fields are known by their written (short) names
+            layers = (("areas", areas_renamed), ("conurbations", conurbations_renamed))
+            for layer, renamed in layers:
+                back = {full: short for short, full in renamed.items()}
+                mapping[layer] = {back.get(k, k): v for k, v in mapping[layer].items()}
+        write_mapping(paths["fields"], mapping)
         return paths
 
     def _metrics(self) -> pd.DataFrame:
@@ -397,7 +483,7 @@ class RunResult:
             return pd.DataFrame(columns=["area", "measure", "group", "metric", "value"])
         return self.metrics
 
-    def _write_maps(self, out: Path) -> dict[str, Path]:
+    def _write_maps(self, out: Path, **options: Any) -> dict[str, Path]:
         return write_maps(
             self.areas,
             self.conurbations,
@@ -405,6 +491,7 @@ class RunResult:
             lisa=self.lisa,
             title=self.config.title,
             path=out,
+            **options,
         )
 
 
@@ -465,16 +552,6 @@ def write_maps(
     return paths
 
 
-def _write_polygons(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    if len(frame):
-        frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
-        return
-    # an empty layer still needs a geometry type, or GDAL refuses to create it
-    import pyogrio
-
-    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", geometry_type="MultiPolygon")
-
-
 Progress = Callable[[str], None]
 
 
@@ -483,6 +560,8 @@ def run(
     counts: pd.DataFrame,
     config: Config | Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    *,
+    ledger: Ledger | None = None,
     **options: Any,
 ) -> RunResult:
     """Find clusters and conurbations: the whole job in one call.
@@ -499,12 +578,23 @@ def run(
         Parameters; the Nesta 2016 defaults when omitted.
     progress : callable, optional
         Called with a message as each stage starts.
+    ledger : Ledger, optional
+        The accounting of the inputs so far (the readers' and crosswalk's
+        ``ledger=``); the run adds its own accounts (areas and count rows
+        analysed, and set aside and why) and returns it as
+        ``RunResult.accounting``.
     **options
         Override single parameters of ``config``.
 
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    ConfigError
+        For an option of the wrong type or out of range, or an unknown one,
+        before any work.
 
     Examples
     --------
@@ -516,8 +606,9 @@ def run(
     (1, ['high concentration'])
     """
     config = _config(config, options)
+    ledger = Ledger() if ledger is None else ledger
     with _dask_client(config) as client:
-        return _run(areas, counts, config, progress, client)
+        return _run(areas, counts, config, progress, client, ledger)
 
 
 @contextlib.contextmanager
@@ -535,7 +626,12 @@ def _dask_client(config: Config):
         dask_client.close()
 
 
-def _run(areas, counts, config: Config, progress, client) -> RunResult:
+def stages(config: Config) -> int:
+    """How many progress messages :func:`run` sends with ``config``."""
+    return 7 if config.lisa else 6
+
+
+def _run(areas, counts, config: Config, progress, client, ledger: Ledger) -> RunResult:
     say = progress or (lambda message: None)
     notes = list(config.notes)
     if areas.attrs.get("synthetic"):
@@ -543,17 +639,25 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
 
     say("checking counts against the areas")
     # the one validation of the run: every stage below gets valid counts
-    counts = validate_counts(counts)
+    checked = Ledger()
+    counts = validate_counts(counts, ledger=checked)
     all_areas = areas
     without = areas.index.difference(pd.Index(counts["area"].unique()))
+    set_aside: tuple[SetAside, ...] = ()
     if len(without) and config.missing_counts == "no data":
         areas = areas.drop(index=without)
         notes.append(
             f"{len(without)} areas have no counts and are shown as 'no data': " + ", ".join(without)
         )
+        set_aside = (SetAside("without counts, shown as 'no data'", tuple(without)),)
     check_area_codes(counts, areas)
+    input_counts = counts
     counts, groups = _classify(counts, config.groups)
     periods = _periods(counts, config.periods)
+    ledger.add(
+        InputAccount("areas analysed", "run", len(all_areas), len(areas), "areas", set_aside)
+    )
+    ledger.add(_counts_account(input_counts, groups, periods, checked.accounts[0].repairs))
 
     say("averaging periods and grouping sectors")
     table, start, end = prepare(counts, groups, periods, _validated=True)
@@ -631,6 +735,7 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
         lisa=lisa,
         detection=detection,
         merged=merged,
+        accounting=ledger,
     )
 
 
@@ -671,6 +776,60 @@ def _classify(counts: pd.DataFrame, groups):
     if groups == "auto":
         groups = "nesta2016" if sectors.isin(SUBSECTORS).all() else None
     return counts, groups
+
+
+def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAccount:
+    """The count rows the analysis used, and those the chosen periods and groups left out."""
+    from .taxonomy import NESTA_2016_GROUPS, SUBSECTORS, sic_to_subsector
+
+    sectors = counts["sector"]
+    coded = (sectors != TOTAL) & ~sectors.isin(SUBSECTORS)
+    if coded.any() and groups is not None:
+        # SIC-4 rows count for the sub-sector they were summed into
+        sectors = sectors.copy()
+        sectors[coded] = sic_to_subsector(sectors[coded]).to_numpy()
+    if isinstance(periods, Mapping):
+        chosen = {str(p) for span in periods.values() for p in span}
+    else:
+        chosen = {str(p) for p in periods}
+    off_period = ~counts["period"].isin(chosen)
+    spec = NESTA_2016_GROUPS if groups == "nesta2016" else groups
+    no_measure = pd.Series(False, index=counts.index)
+    no_group = pd.Series(False, index=counts.index)
+    if spec is not None:
+        nested = all(isinstance(v, Mapping) for v in spec.values())
+        by_measure = {m: (spec.get(m) if nested else spec) for m in counts["measure"].unique()}
+        no_measure = counts["measure"].map(lambda m: by_measure[m] is None)
+        members = {
+            m: {str(s) for group in g.values() for s in group}
+            for m, g in by_measure.items()
+            if g is not None
+        }
+        in_group = [
+            sector == TOTAL or sector in members.get(measure, ())
+            for measure, sector in zip(counts["measure"], sectors, strict=True)
+        ]
+        no_group = ~pd.Series(in_group, index=counts.index)
+    reasons = (
+        ("period not among the two compared", "period", off_period),
+        ("measure without sector groups", "measure", ~off_period & no_measure),
+        ("sector in no sector group", "sector", ~off_period & ~no_measure & no_group),
+    )
+    set_aside = tuple(
+        SetAside(f"{reason}: {_some(counts.loc[mask, column])}", tuple(counts.index[mask]))
+        for reason, column, mask in reasons
+        if mask.any()
+    )
+    used = len(counts) - sum(s.count for s in set_aside)
+    return InputAccount(
+        "counts analysed", "run", len(counts), used, set_aside=set_aside, repairs=repairs
+    )
+
+
+def _some(values: pd.Series, shown: int = 5) -> str:
+    distinct = sorted(values.astype(str).unique())
+    more = f" and {len(distinct) - shown} more" if len(distinct) > shown else ""
+    return ", ".join(distinct[:shown]) + more
 
 
 def _periods(counts: pd.DataFrame, periods):
@@ -798,20 +957,41 @@ def describe(config: Config, start: str, end: str, report=None) -> str:
     return " ".join([lq, detection, graph, merging])
 
 
-def progress_printer(total: int, stream=sys.stderr) -> Progress:
-    """A progress reporter printing a bar per stage to ``stream``."""
-    state = {"step": 0, "start": time.perf_counter()}
+def progress_printer(total: int, stream=None) -> Progress:
+    """A progress reporter printing a bar per stage to ``stream`` (standard error).
+
+    Should more stages come than ``total`` said, the bar grows rather than
+    overflowing.
+    """
+    state = {"step": 0, "total": total, "start": time.perf_counter()}
 
     def report(message: str) -> None:
         state["step"] += 1
-        done = min(state["step"], total)
-        bar = "#" * done + "-" * (total - done)
+        state["total"] = max(state["total"], state["step"])
+        done, all_ = state["step"], state["total"]
+        bar = "#" * done + "-" * (all_ - done)
         elapsed = time.perf_counter() - state["start"]
-        print(f"[{bar}] {done}/{total} {message} ({elapsed:.1f}s)", file=stream, flush=True)
+        print(
+            f"[{bar}] {done}/{all_} {message} ({elapsed:.1f}s)",
+            file=stream or sys.stderr,
+            flush=True,
+        )
 
     return report
 
 
 def load_provenance(path: str | Path) -> dict[str, Any]:
-    """Read a provenance JSON written by :meth:`RunResult.write`."""
-    return json.loads(Path(path).read_text())
+    """Read a provenance JSON written by :meth:`RunResult.write`.
+
+    Raises
+    ------
+    ReadError
+        For a missing, truncated or damaged file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(
+            f"provenance file not found: {path}",
+            fix="point at the provenance.json of a folder written by geoclusters",
+        )
+    return read_json(path)
