@@ -38,7 +38,12 @@ def test_demo_command_writes_every_output(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "SYNTHETIC DEMO DATA" in done.stdout
-    assert "8/8" in done.stderr  # the progress bar reached its last stage
+    # the progress bar reaches its last stage, and that stage is writing (not 8/9 and silence)
+    steps = re.findall(r"\] (\d+)/(\d+) (.+) \(", done.stderr)
+    assert steps and {total for _, total, _ in steps} == {steps[-1][1]}
+    assert [int(n) for n, _, _ in steps] == list(range(1, int(steps[-1][1]) + 1))
+    assert steps[-1][0] == steps[-1][1] and steps[-1][2] == "writing the report"
+    assert any(message == "writing the maps" for _, _, message in steps)
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
     areas = gpd.read_file(out / "areas.gpkg")

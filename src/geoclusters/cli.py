@@ -416,8 +416,8 @@ def _run(arguments) -> int:
         counts = crosswalk(
             counts,
             read_lookup(arguments.crosswalk, ledger=ledger),
-            arguments.crosswalk_source,
-            arguments.crosswalk_target,
+            source=arguments.crosswalk_source,
+            target=arguments.crosswalk_target,
             weight=arguments.crosswalk_weight or None,
             ledger=ledger,
         )

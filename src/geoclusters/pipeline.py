@@ -764,13 +764,12 @@ def _config(config, options) -> Config:
 
 def _classify(counts: pd.DataFrame, groups):
     """Bring SIC-4 sectors to DCMS sub-sectors and resolve ``groups="auto"``."""
-    from .taxonomy import SUBSECTORS, classify_counts, normalise_sic
+    from .taxonomy import SUBSECTORS, classify_counts
 
     sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
     if sectors.empty:
         raise InputError("the counts have no sector rows, only totals")
-    looks_like_sic = normalise_sic(sectors).str.fullmatch(r"\d{4}").all()
-    if looks_like_sic:
+    if _is_sic(counts):
         counts = classify_counts(counts, level="subsector")
         sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
     if groups == "auto":
@@ -784,7 +783,7 @@ def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAcco
 
     sectors = counts["sector"]
     coded = (sectors != TOTAL) & ~sectors.isin(SUBSECTORS)
-    if coded.any() and groups is not None:
+    if coded.any() and groups is not None and _is_sic(counts):
         # SIC-4 rows count for the sub-sector they were summed into
         sectors = sectors.copy()
         sectors[coded] = sic_to_subsector(sectors[coded]).to_numpy()
@@ -830,6 +829,14 @@ def _some(values: pd.Series, shown: int = 5) -> str:
     distinct = sorted(values.astype(str).unique())
     more = f" and {len(distinct) - shown} more" if len(distinct) > shown else ""
     return ", ".join(distinct[:shown]) + more
+
+
+def _is_sic(counts: pd.DataFrame) -> bool:
+    """Whether the sectors are SIC-4 codes (then recoded to DCMS sub-sectors)."""
+    from .taxonomy import normalise_sic
+
+    sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    return bool(len(sectors)) and bool(normalise_sic(sectors).str.fullmatch(r"\d{4}").all())
 
 
 def _periods(counts: pd.DataFrame, periods):
