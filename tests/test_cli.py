@@ -1,5 +1,6 @@
 """The command line, as a planner runs it."""
 
+import json
 import os
 import re
 import subprocess
@@ -100,7 +101,26 @@ def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsy
     report = (out / "report.html").read_text()
     assert "Creative clusters (approximate counts)" in report
     assert "lad_to_ttwa.csv" in report  # the crosswalk note reaches the report
-    assert "228 areas" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "228 areas" in printed
+    # accounting: every input step, what came in, went out, and was set aside and why
+    accounts = {
+        a["what"]: a for a in json.loads((out / "provenance.json").read_text())["accounting"]
+    }
+    assert {"areas", "counts", "lookup", "crosswalk", "areas analysed", "counts analysed"} <= set(
+        accounts
+    )
+    assert accounts["areas"]["rows_in"] == accounts["areas"]["rows_out"] == 228
+    assert accounts["areas"]["set_aside"] == []
+    analysed = accounts["areas analysed"]
+    assert (analysed["rows_in"], analysed["rows_out"]) == (228, 218)
+    assert (
+        analysed["set_aside"][0]["count"] == 10 and "no data" in analysed["set_aside"][0]["reason"]
+    )
+    assert analysed["set_aside"][0]["rows"][0].startswith("N12")
+    counted = accounts["counts analysed"]
+    assert counted["rows_out"] + sum(s["count"] for s in counted["set_aside"]) == counted["rows_in"]
+    assert "areas analysed (run): 228 areas in, 218 out, 10 set aside" in printed
 
     # the map and report commands redraw from those outputs
     assert main(["map", "--from", str(out), "--out", str(tmp_path / "again")]) == 0
