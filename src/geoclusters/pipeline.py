@@ -470,11 +470,6 @@ class RunResult:
         mapping: dict[str, Any] = {"areas": area_mapping, "conurbations": conurbation_mapping}
         if areas_renamed or conurbations_renamed:
             mapping[RENAMED] = {"areas": areas_renamed, "conurbations": conurbations_renamed}
-            # the metric fields are known by their written (short) names
-            layers = (("areas", areas_renamed), ("conurbations", conurbations_renamed))
-            for layer, renamed in layers:
-                back = {full: short for short, full in renamed.items()}
-                mapping[layer] = {back.get(k, k): v for k, v in mapping[layer].items()}
         write_mapping(paths["fields"], mapping)
         return paths
 
