@@ -243,3 +243,24 @@ def test_map_and_report_from_a_damaged_folder(inputs, tmp_path, capsys, damage):
         assert status == 2, captured.err
         assert "Traceback" not in captured.err
         assert damage in captured.err and "what to do" in captured.err
+
+
+def test_repair_warning_is_one_clean_line(inputs, tmp_path, capsys):
+    """``--repair`` reports what it repaired in one line, without a Python source line."""
+    from shapely.geometry import Polygon
+
+    areas = gc.read_areas(inputs["boundaries"], code="zonecd", name="zonenm").reset_index()
+    x0, y0, x1, y1 = areas.geometry.iloc[0].bounds
+    # a bow tie: the polygon crosses itself, as generalised boundaries sometimes do
+    areas.loc[0, "geometry"] = Polygon([(x0, y0), (x1, y1), (x1, y0), (x0, y1)])
+    invalid = tmp_path / "invalid.gpkg"
+    areas.to_file(invalid, layer="zones", engine="pyogrio")
+    failed(capsys, run_cli(inputs, tmp_path, "--code", "area", boundaries=invalid), "invalid")
+    status = run_cli(inputs, tmp_path, "--code", "area", "--repair", boundaries=invalid)
+    captured = capsys.readouterr()
+    assert status == 0, captured.err
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    repaired = [line for line in lines if "repaired" in line]
+    assert len(repaired) == 1 and repaired[0].startswith("geoclusters: warning: repaired 1")
+    assert areas.loc[0, "area"] in repaired[0]
+    assert not [line for line in lines if not line.startswith("geoclusters: warning")]
