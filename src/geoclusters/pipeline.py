@@ -406,9 +406,13 @@ class RunResult:
         target = check_target(out, overwrite=overwrite)
         say = progress or (lambda message: None)
         if (maps or report) and missing_modules():
+            skipped = " and ".join(
+                n for n, wanted in (("maps", maps), ("report", report)) if wanted
+            )
             warn_user(
-                f"maps and report not written: the maps extra is not installed "
-                f"({', '.join(missing_modules())}); get them with {MAPS_INSTALL}"
+                f"{skipped} not written: the maps extra is not installed "
+                f"({', '.join(missing_modules())}); get {'it' if skipped == 'report' else 'them'} "
+                f"with {MAPS_INSTALL}"
             )
             maps = report = False
         with atomic_folder(target, overwrite=overwrite) as folder:
