@@ -196,3 +196,70 @@ def test_scheduler_and_workers_are_exclusive_options(capsys):
         main(["demo", "--out", "x", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
     assert caught.value.code == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_flags_override_the_toml_file_and_set(tmp_path, capsys):
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        'title = "From TOML"\ncorrection = "bonferroni"\n'
+        '[detect]\ntop_n = 5\nquantile = 0.5\n[conurbations]\nhubs = "D0101"\n'
+    )
+    out = tmp_path / "out"
+    status = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-maps",
+            "--no-report",
+            "--config",
+            str(config),
+            "--set",
+            "top_n=4",
+            "--set",
+            "seed=7",
+            "--top-n",
+            "3",
+            "--no-lisa",
+            "--permutations",
+            "19",
+            "--correction",
+            "none",
+            "--hubs",
+            "D0202",
+            "D0303",
+            "--method",
+            "hotspots",
+            "--alpha",
+            "0.1",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    parameters = json.loads((out / "provenance.json").read_text())["parameters"]
+    assert parameters["top_n"] == 3  # the named flag wins over --set and the file
+    assert parameters["seed"] == 7  # --set wins over the file and the default
+    assert parameters["quantile"] == 0.5  # the file wins over the default
+    assert parameters["title"] == "From TOML"
+    assert parameters["hubs"] == ["D0202", "D0303"]
+    assert parameters["correction"] is None
+    assert (parameters["lisa"], parameters["permutations"]) == (False, 19)
+    assert (parameters["method"], parameters["alpha"]) == ("hotspots", 0.1)
+    clusters = pd.read_csv(out / "clusters.csv")
+    assert set(clusters["method"]) == {"hotspots:local_moran"}
+
+
+def test_every_config_field_has_an_option_or_set():
+    from geoclusters.pipeline import Config
+
+    parser_help = subprocess.run(
+        [sys.executable, "-m", "geoclusters", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for field in Config.__dataclass_fields__:
+        if field in ("groups", "notes"):
+            continue  # tables and lists of sentences: TOML or --set
+        assert "--" + field.replace("_", "-") in parser_help, field
+    assert "--set FIELD=VALUE" in parser_help
