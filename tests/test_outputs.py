@@ -63,6 +63,17 @@ def test_overwrite_never_replaces_a_folder_that_is_not_a_run(result, tmp_path):
     with pytest.raises(OutputError, match="not a geoclusters run"):
         result.write(mine, maps=False, report=False, overwrite=True)
     assert (mine / "thesis.docx").read_bytes() == b"years of work"
+    # nor the folder one works in, even when it holds a previous run
+    run = tmp_path / "run"
+    result.write(run, maps=False, report=False)
+    here = os.getcwd()
+    try:
+        os.chdir(run)
+        with pytest.raises(OutputError, match="working in"):
+            result.write(".", maps=False, report=False, overwrite=True)
+    finally:
+        os.chdir(here)
+    assert (run / "provenance.json").exists()
 
 
 def test_a_failure_while_writing_leaves_the_previous_run_untouched(result, tmp_path):

@@ -141,6 +141,13 @@ def check_target(out: str | os.PathLike, *, overwrite: bool = False) -> Path:
                 fix="choose a new folder, or pass --overwrite (overwrite=True) to replace a "
                 "previous run's folder whole",
             )
+        here = Path.cwd().resolve()
+        if target.resolve() == here or target.resolve() in here.parents:
+            raise OutputError(
+                f"the output folder {target} is the folder you are working in (or holds it); "
+                "it is not replaced",
+                fix="choose a new folder for --out",
+            )
         if not (target / RUN_MARKER).is_file():
             raise OutputError(
                 f"the output folder {target} holds files that are not a geoclusters run "

@@ -225,6 +225,10 @@ class Config:
                 values = tomllib.load(handle)
         except FileNotFoundError as error:
             raise ConfigError(f"config file not found: {path}", fix="check the path") from error
+        except IsADirectoryError as error:
+            raise ConfigError(
+                f"config path is a folder, not a file: {path}", fix="name the TOML file"
+            ) from error
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
             raise ConfigError(
                 f"config file {path} is not valid TOML: {error}",
