@@ -305,3 +305,26 @@ def test_accounting_is_in_the_provenance_file(demo, tmp_path):
     written = json.loads(paths["provenance"].read_text())["accounting"]
     assert written == result.accounting.to_dict()
     assert {a["what"] for a in written} == {"areas analysed", "counts analysed"}
+
+
+def test_accounting_of_sic_coded_counts_follows_their_sub_sectors():
+    import warnings
+
+    region = gc.datasets.demo_region(seed=0)
+    candidates = [f"{n:04d}" for n in range(1000, 10000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subsectors = gc.taxonomy.sic_to_subsector(candidates, unknown="warn")
+    first_code = subsectors.dropna().reset_index().drop_duplicates(0).set_index(0)["index"]
+    code_of = {sub: candidates[i] for sub, i in first_code.items()}
+    counts = region.counts.copy()
+    is_sector = counts["sector"] != gc.TOTAL
+    counts.loc[is_sector, "sector"] = counts.loc[is_sector, "sector"].map(code_of)
+    result = gc.run(region.areas, counts, lisa=False)
+    used = result.accounting.accounts[-1]
+    left_out = {code_of["Crafts"], code_of["Museums, galleries and libraries"]}
+    expected = counts["sector"].isin(left_out).sum()
+    assert used.rows_in == len(counts)
+    assert [(s.reason.split(":")[0], s.count) for s in used.set_aside] == [
+        ("sector in no sector group", expected)
+    ]

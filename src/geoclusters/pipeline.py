@@ -788,8 +788,9 @@ def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAcco
     coded = (sectors != TOTAL) & ~sectors.isin(SUBSECTORS)
     if coded.any() and groups is not None and _is_sic(counts):
         # SIC-4 rows count for the sub-sector they were summed into
-        sectors = sectors.copy()
-        sectors[coded] = sic_to_subsector(sectors[coded]).to_numpy()
+        codes = sectors[coded].unique()
+        subsector = dict(zip(codes, sic_to_subsector(pd.Series(codes)), strict=True))
+        sectors = sectors.where(~coded, sectors.map(subsector))
     if isinstance(periods, Mapping):
         chosen = {str(p) for span in periods.values() for p in span}
     else:
@@ -802,23 +803,25 @@ def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAcco
         nested = all(isinstance(v, Mapping) for v in spec.values())
         by_measure = {m: (spec.get(m) if nested else spec) for m in counts["measure"].unique()}
         no_measure = counts["measure"].map(lambda m: by_measure[m] is None)
-        members = {
-            m: {str(s) for group in g.values() for s in group}
-            for m, g in by_measure.items()
-            if g is not None
-        }
-        in_group = [
-            sector == TOTAL or sector in members.get(measure, ())
-            for measure, sector in zip(counts["measure"], sectors, strict=True)
-        ]
-        no_group = ~pd.Series(in_group, index=counts.index)
+        allowed = pd.MultiIndex.from_tuples(
+            [(m, TOTAL) for m in by_measure]
+            + [
+                (m, str(sector))
+                for m, g in by_measure.items()
+                if g is not None
+                for members in g.values()
+                for sector in members
+            ]
+        )
+        keys = pd.MultiIndex.from_arrays([counts["measure"], sectors])
+        no_group = pd.Series(~keys.isin(allowed), index=counts.index)
     reasons = (
         ("period not among the two compared", "period", off_period),
         ("measure without sector groups", "measure", ~off_period & no_measure),
         ("sector in no sector group", "sector", ~off_period & ~no_measure & no_group),
     )
     set_aside = tuple(
-        SetAside(f"{reason}: {_some(counts.loc[mask, column])}", tuple(counts.index[mask]))
+        SetAside(f"{reason}: {_some(counts.loc[mask, column])}", tuple(counts.index[mask].tolist()))
         for reason, column, mask in reasons
         if mask.any()
     )
