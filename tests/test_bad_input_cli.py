@@ -189,6 +189,11 @@ def test_mistyped_option_is_suggested(inputs, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["demo", "--out", str(tmp_path / "d"), "--permutatons", "9"])
     assert "did you mean --permutations?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["demo", "-out", str(tmp_path / "d")])
+    assert "did you mean --out?" in capsys.readouterr().err
+    # negative numbers are values, not options
+    failed(capsys, run_cli(inputs, tmp_path, "--alpha", "-1"), "alpha=-1")
 
 
 def test_missing_input_files(inputs, tmp_path, capsys):

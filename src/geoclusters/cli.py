@@ -75,6 +75,13 @@ def _suggest(parser: argparse.ArgumentParser, tokens: list[str]) -> None:
     for token in tokens:
         if token == "--":
             return
+        if re.fullmatch(r"-[A-Za-z][\w-]+(=.*)?", token):
+            # "-out" for "--out": argparse would report a missing --out instead
+            name = token.split("=", 1)[0]
+            close = difflib.get_close_matches("-" + name, known, n=1, cutoff=0.8)
+            if close:
+                parser.error(f"unknown option {name} (did you mean {close[0]}?)")
+            continue
         if not token.startswith("--"):
             continue
         name = token.split("=", 1)[0]

@@ -433,7 +433,7 @@ class RunResult:
                     self.areas,
                     self.clusters,
                     self.merged if self.merged is not None else self.conurbations,
-                    self.record(),
+                    self._record(),
                     metrics=self.metrics,
                     lisa=self.lisa,
                     graph=self.graph,
@@ -443,7 +443,7 @@ class RunResult:
                 )
         return {key: target / path.relative_to(folder) for key, path in paths.items()}
 
-    def record(self) -> dict[str, Any]:
+    def _record(self) -> dict[str, Any]:
         """The provenance as written to ``provenance.json``, with the accounting."""
         record = self.provenance.to_dict()
         if self.accounting is not None:
@@ -474,7 +474,7 @@ class RunResult:
             conurbations, folder, "conurbations", format
         )
         self.summary.to_csv(paths["summary"])
-        paths["provenance"].write_text(json.dumps(self.record(), indent=2) + "\n")
+        paths["provenance"].write_text(json.dumps(self._record(), indent=2) + "\n")
         mapping: dict[str, Any] = {"areas": area_mapping, "conurbations": conurbation_mapping}
         if areas_renamed or conurbations_renamed:
             mapping[RENAMED] = {"areas": areas_renamed, "conurbations": conurbations_renamed}
