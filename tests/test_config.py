@@ -132,3 +132,26 @@ def test_old_missing_counts_spelling_still_warns_through_config():
         warnings.simplefilter("always")
         assert Config(missing_counts="error").missing_counts == "raise"
     assert any(issubclass(w.category, DeprecationWarning) for w in caught)
+
+
+def test_fields_added_later_are_checked_by_their_hints():
+    """As when the conurbation and sensitivity fields join Config: plain hints, no code."""
+    from dataclasses import dataclass, field
+    from typing import Literal
+
+    @dataclass(frozen=True)
+    class Extended(Config):
+        mode: Literal["sector", "commuting"] = "sector"
+        shares: tuple[float, ...] = (0.5,)
+        flows: dict[str, float] = field(default_factory=dict)
+
+    assert Extended(shares=[0.1, 1]).shares == (0.1, 1.0)
+    assert Extended(shares=0.2).shares == (0.2,)
+    with pytest.raises(ConfigError, match="did you mean 'commuting'"):
+        Extended(mode="comuting")
+    with pytest.raises(ConfigError, match="shares='x' is text, not a number"):
+        Extended(shares=["x"])
+    with pytest.raises(ConfigError, match="not a table"):
+        Extended(flows=[1, 2])
+    with pytest.raises(ConfigError, match="top_n"):
+        Extended(top_n="ten")  # the inherited fields still are

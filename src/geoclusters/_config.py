@@ -18,6 +18,7 @@ characters.
 
 from __future__ import annotations
 
+import collections.abc
 import dataclasses
 import difflib
 import math
@@ -139,13 +140,14 @@ def check_value(field: dataclasses.Field, hint: Any, value: Any) -> Any:
     meta = field.metadata
     if meta.get("check") is not None:
         value = meta["check"](name, value)
-    choices = meta.get("choices")
-    if choices is not None and value not in choices:
-        close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    allowed = choices(field, hint)
+    if allowed is not None and value not in allowed:
+        choices_ = allowed
+        close = difflib.get_close_matches(str(value), [str(c) for c in choices_], n=1)
         hint_text = f"did you mean {close[0]!r}? " if close else ""
         raise ConfigError(
-            f"{name}={value!r} is not one of {list(choices)}",
-            fix=f"{hint_text}set {name} to one of {list(choices)}",
+            f"{name}={value!r} is not one of {list(choices_)}",
+            fix=f"{hint_text}set {name} to one of {list(choices_)}",
         )
     _check_range(field, value)
     return value
@@ -177,9 +179,33 @@ def _typed(name: str, hint: Any, value: Any, field: dataclasses.Field) -> Any:
         if isinstance(value, str):
             return value
         raise _wrong(name, value, "text", field)
-    if typing.get_origin(hint) is tuple:
-        return _codes(name, value)
+    origin = typing.get_origin(hint)
+    if origin is typing.Literal:
+        return value  # checked against choices(), which reads the Literal
+    if origin is tuple:
+        args = typing.get_args(hint)
+        item = args[0] if len(args) == 2 and args[1] is Ellipsis else Any
+        if item is str:
+            return _codes(name, value)
+        items = [value] if isinstance(value, str) or not _listlike(value) else list(value)
+        return tuple(_typed(name, item, v, field) for v in items)
+    if origin in (dict, Mapping, collections.abc.Mapping) and not isinstance(value, Mapping):
+        raise _wrong(name, value, "a table", field)
     return value
+
+
+def _listlike(value: Any) -> bool:
+    return isinstance(value, Sequence | np.ndarray | set) and not isinstance(value, Mapping)
+
+
+def choices(field: dataclasses.Field, hint: Any) -> tuple | None:
+    """The allowed values of a field: its ``choices`` setting, or its ``Literal`` type."""
+    if field.metadata.get("choices") is not None:
+        return field.metadata["choices"]
+    base = _without_none(hint)
+    if typing.get_origin(base) is typing.Literal:
+        return typing.get_args(base)
+    return None
 
 
 def _codes(name: str, value: Any) -> tuple[str, ...]:

@@ -217,6 +217,7 @@ def _map_options(parser) -> None:
 
 def _analysis_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     """An option for every Config field (``--top-n``, ``--hubs``, ...) and ``--set``."""
+    from ._config import choices as allowed
     from ._config import hints, is_bool, is_sequence
     from .pipeline import Config
 
@@ -251,7 +252,7 @@ def _analysis_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = (
         elif is_sequence(hint):
             options.update(nargs="+", metavar="CODE")
         else:
-            choices = field.metadata.get("choices")
+            choices = allowed(field, hint)
             options["metavar"] = (
                 "{" + ",".join(str(c).lower() for c in choices) + "}"
                 if choices
@@ -310,7 +311,9 @@ def _config(arguments, **base):
         if value is None:
             continue
         if isinstance(value, list):
-            changes[name] = value  # several codes or two periods: text as given
+            # several codes or two periods as text; other lists item by item
+            item = _item_hint(resolved[name])
+            changes[name] = value if item is None else [_value(v, item) for v in value]
         elif isinstance(value, bool):
             changes[name] = value
         else:
@@ -319,6 +322,21 @@ def _config(arguments, **base):
         if getattr(arguments, name, None) is not None:
             changes[name] = getattr(arguments, name)
     return Config.from_mapping(config.to_dict() | changes) if changes else config
+
+
+def _item_hint(hint):
+    """The item type of a ``tuple[X, ...]`` field other than text, else None."""
+    import typing
+
+    from ._config import is_sequence
+
+    if not is_sequence(hint):
+        return None
+    base = [a for a in typing.get_args(hint) if a is not type(None)]
+    if len(base) == 1 and typing.get_origin(base[0]) is tuple:
+        hint = base[0]
+    item = typing.get_args(hint)[0]
+    return None if item is str else item
 
 
 def _value(text: str, hint) -> Any:
