@@ -205,9 +205,7 @@ def test_prepare_with_nesta_groups_and_profile_columns():
     assert list(long["metric"].cat.categories) == list(METRICS)
     assert long.duplicated(["area", "measure", "group", "metric"]).sum() == 0
     assert len(long) == profile.notna().sum().sum() + profile.isna().sum().sum()
-    row = long[
-        (long["area"] == code) & (long["group"] == "content") & (long["metric"] == "count")
-    ]
+    row = long[(long["area"] == code) & (long["group"] == "content") & (long["metric"] == "count")]
     assert row[row["measure"] == "businesses"]["value"].item() == pytest.approx(
         raw["value"].sum() / 4
     )

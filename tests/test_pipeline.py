@@ -265,3 +265,66 @@ def test_underscore_and_spaced_names_end_to_end_through_the_files(tmp_path):
     assert main(["report", "--from", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
     html = (tmp_path / "r.html").read_text(encoding="utf-8")
     assert "<b>jobs_film:tv</b>: count" in html or "<b>jobs:film_tv</b>: count" in html
+
+
+def test_accounting_of_a_run_adds_up_and_names_what_was_set_aside():
+    """Count rows outside the two compared periods or in no sector group are set aside by the
+    chosen method, and said so; nothing else is dropped."""
+    from geoclusters._accounting import Ledger
+
+    region = gc.datasets.demo_region(seed=0)
+    ledger = Ledger()
+    counts = gc.read_counts(region.counts, ledger=ledger)
+    result = gc.run(region.areas, counts, periods=["2007", "2014"], lisa=False, ledger=ledger)
+    assert result.accounting is ledger
+    assert [a.what for a in ledger] == ["counts", "areas analysed", "counts analysed"]
+    areas, used = ledger.accounts[1], ledger.accounts[2]
+    assert (areas.rows_in, areas.rows_out, areas.n_set_aside) == (220, 220, 0)
+    raw = region.counts
+    off_period = ~raw["period"].isin(["2007", "2014"])
+    grouped = {
+        sector
+        for groups in gc.taxonomy.NESTA_2016_GROUPS.values()
+        for members in groups.values()
+        for sector in members
+    }
+    no_group = ~off_period & ~raw["sector"].isin(grouped | {gc.TOTAL})
+    reasons = {s.reason.split(":")[0]: s.count for s in used.set_aside}
+    assert reasons == {
+        "period not among the two compared": off_period.sum(),
+        "sector in no sector group": no_group.sum(),
+    }
+    assert used.rows_in == len(raw)
+    assert used.rows_out == len(raw) - off_period.sum() - no_group.sum()
+    assert "Crafts" in next(s.reason for s in used.set_aside if "sector" in s.reason)
+
+
+def test_accounting_is_in_the_provenance_file(demo, tmp_path):
+    _, result = demo
+    paths = result.write(tmp_path / "out", maps=False, report=False)
+    written = json.loads(paths["provenance"].read_text())["accounting"]
+    assert written == result.accounting.to_dict()
+    assert {a["what"] for a in written} == {"areas analysed", "counts analysed"}
+
+
+def test_accounting_of_sic_coded_counts_follows_their_sub_sectors():
+    import warnings
+
+    region = gc.datasets.demo_region(seed=0)
+    candidates = [f"{n:04d}" for n in range(1000, 10000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subsectors = gc.taxonomy.sic_to_subsector(candidates, unknown="warn")
+    first_code = subsectors.dropna().reset_index().drop_duplicates(0).set_index(0)["index"]
+    code_of = {sub: candidates[i] for sub, i in first_code.items()}
+    counts = region.counts.copy()
+    is_sector = counts["sector"] != gc.TOTAL
+    counts.loc[is_sector, "sector"] = counts.loc[is_sector, "sector"].map(code_of)
+    result = gc.run(region.areas, counts, lisa=False)
+    used = result.accounting.accounts[-1]
+    left_out = {code_of["Crafts"], code_of["Museums, galleries and libraries"]}
+    expected = counts["sector"].isin(left_out).sum()
+    assert used.rows_in == len(counts)
+    assert [(s.reason.split(":")[0], s.count) for s in used.set_aside] == [
+        ("sector in no sector group", expected)
+    ]

@@ -16,7 +16,7 @@ import sys
 import time
 import tomllib
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,35 +25,49 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from ._accounting import InputAccount, Ledger, SetAside
+from ._config import ConfigError, check_fields, check_groups, check_periods, setting, unknown_keys
 from ._fields import FIELDS_FILE, flatten, write_mapping
+from ._outputs import (
+    MAPS_INSTALL,
+    RENAMED,
+    atomic_folder,
+    check_format,
+    check_target,
+    map_options,
+    missing_modules,
+    read_json,
+    write_layer,
+)
 from ._results import html_table
+from ._warn import warn_user
 from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, check_choice, check_policy
+from .errors import InputError, ReadError, check_policy
 from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
 METHODS = ("nesta2016", "hotspots", "thresholds")
-_NULLABLE = (
-    "groups",
-    "periods",
-    "correction",
-    "seed",
-    "lq_change_min",
-    "sectors",
-    "hub_min_links",
-    "title",
-    "scheduler",
-    "workers",
-)
 MISSING_COUNTS = ("raise", "no data")
+
+
+def _missing_counts(name: str, value: Any) -> Any:
+    # "error" (0.1) means "raise", deprecated; "no data" names the repair
+    return check_policy(name, value, MISSING_COUNTS) if value in ("error", "report") else value
 
 
 @dataclass(frozen=True)
 class Config:
     """Every parameter of a run, with the Nesta 2016 defaults.
+
+    Every field is checked where the config is made (``Config(...)``,
+    ``run(**options)``, :meth:`from_mapping`, :meth:`from_toml`, the command
+    line): its type and range, with a :class:`ConfigError` naming the field
+    and what to write. Numbers in quotes are refused, not converted; a
+    single code where a list is expected (``hubs = "E30000234"``) is a list
+    of that one code.
 
     Read one from TOML with :meth:`from_toml`; tables in the file (``[detect]``,
     ``[graph]``, ...) are only for readability, except ``[periods]`` (span
@@ -73,7 +87,8 @@ class Config:
         2016 spans when the counts have 2007–2014 and the two periods when
         the counts have exactly two.
     quantile, top_n : float, int
-        Nesta rule size floor and list length.
+        Nesta rule size floor (a fraction from 0 to 1) and list length (1 or
+        more).
     lq_min, count_min, lq_change_min : float
         Threshold rule.
     statistic, variable, correction, alpha, permutations, seed
@@ -101,92 +116,106 @@ class Config:
         Report and map title.
     notes : tuple of str
         Caveats carried into the provenance and the report.
+
+    Raises
+    ------
+    ConfigError
+        For a value of the wrong type or out of range, naming the field.
+
+    Examples
+    --------
+    >>> Config(hubs="E30000234").hubs
+    ('E30000234',)
+    >>> try:
+    ...     Config(quantile="0.75")
+    ... except ConfigError as error:
+    ...     print(error.problem)
+    quantile='0.75' is text, not a number
     """
 
-    method: str = "nesta2016"
-    groups: Any = "auto"
-    periods: Any = None
-    quantile: float = 0.75
-    top_n: int = 10
-    lq_min: float = 1.25
-    count_min: float = 0.0
-    lq_change_min: float | None = None
-    statistic: str = "local_moran"
-    variable: str = "lq"
-    correction: str | None = "fdr"
-    alpha: float = 0.05
-    permutations: int = 999
-    seed: int | None = 0
-    rook: bool = False
-    tolerance: float = 0.0
-    islands: str = "keep"
-    match: str = "group"
-    sectors: tuple[str, ...] | None = None
-    hubs: tuple[str, ...] = ()
-    hub_min_links: int | None = None
-    min_members: int = 2
-    lisa: bool = True
-    missing_counts: str = "raise"
-    title: str | None = None
-    notes: tuple[str, ...] = ()
-    scheduler: str | None = None
-    workers: int | None = None
+    method: str = setting("nesta2016", choices=METHODS, help="the detector")
+    # setting() returns a dataclasses.field, as field() does
+    groups: Any = setting(  # noqa: RUF009
+        "auto", check=check_groups, nullable=True, help="sector groups (a TOML table)"
+    )
+    periods: Any = setting(  # noqa: RUF009
+        None, check=check_periods, nullable=True, help="two period labels (or spans in TOML)"
+    )
+    quantile: float = setting(0.75, low=0, high=1, help="the share of areas below the size floor")
+    top_n: int = setting(10, low=1, help="Nesta rule: areas per measure, group and criterion")
+    lq_min: float = setting(1.25, low=0, help="threshold rule: LQ floor")
+    count_min: float = setting(0.0, low=0, help="threshold rule: count floor")
+    lq_change_min: float | None = setting(None, help="threshold rule: growth floor")
+    statistic: str = setting(
+        "local_moran", choices=("local_moran", "gi_star"), help="hot spot statistic"
+    )
+    variable: str = setting("lq", choices=("lq", "lq_change"), help="hot spot variable")
+    correction: str | None = setting(
+        "fdr", choices=("fdr", "bonferroni", None), help="multiple-testing correction"
+    )
+    alpha: float = setting(
+        0.05, low=0, high=1, low_open=True, high_open=True, help="significance level"
+    )
+    permutations: int = setting(999, low=0, help="conditional permutations")
+    seed: int | None = setting(0, low=0, help="random seed of the permutations")
+    rook: bool = setting(False, help="rook instead of queen contiguity")
+    tolerance: float = setting(0.0, low=0, help="fuzzy contiguity distance in CRS units")
+    islands: str = setting("keep", choices=("keep", "nearest"), help="island policy")
+    match: str = setting(
+        "group", choices=("group", "measure_group"), help="conurbations: what links clusters"
+    )
+    sectors: tuple[str, ...] | None = setting(None, help="conurbations: only these groups link")
+    hubs: tuple[str, ...] = setting((), help="conurbations: area codes kept out of merges")
+    hub_min_links: int | None = setting(None, low=1, help="conurbations: links making a hub")
+    min_members: int = setting(2, low=1, help="smallest conurbation")
+    lisa: bool = setting(True, help="local Moran columns for every group")
+    missing_counts: str = setting(
+        "raise", choices=MISSING_COUNTS, check=_missing_counts, help="areas without counts"
+    )
+    title: str | None = setting(None, help="title of the maps and the report")
+    notes: tuple[str, ...] = setting((), help="caveats for the provenance and the report")
+    scheduler: str | None = setting(None, help="Dask scheduler address")
+    workers: int | None = setting(None, low=1, help="local Dask workers")
+
+    def __post_init__(self) -> None:
+        for name, value in check_fields(self).items():
+            object.__setattr__(self, name, value)
+        if self.scheduler is not None and self.workers is not None:
+            raise ConfigError(
+                "scheduler and workers cannot both be set",
+                fix="use scheduler= for a running cluster, or workers= for a local one",
+            )
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
         """Build a config from a (possibly sectioned) mapping, refusing unknown keys.
+
+        Tables whose name is not a field (``[detect]``, ``[graph]``, ...) are
+        read as their keys; an unknown key is a :class:`ConfigError` that
+        suggests the closest field name.
 
         Examples
         --------
         >>> Config.from_mapping({"detect": {"top_n": 5}, "periods": {"a": [1], "b": [2]}}).top_n
         5
         """
-        known = {f.name for f in dataclasses.fields(cls)}
+        known = [f.name for f in dataclasses.fields(cls)]
         flat: dict[str, Any] = {}
+        unknown: list[str] = []
         for key, value in values.items():
             if key in known:
                 flat[key] = value
             elif isinstance(value, Mapping):
-                flat.update(value)
+                for inner, item in value.items():
+                    if inner in known:
+                        flat[inner] = item
+                    else:
+                        unknown.append(f"{key}.{inner}")
             else:
-                flat[key] = value
-        unknown = sorted(set(flat) - known)
+                unknown.append(key)
         if unknown:
-            raise InputError(
-                "unknown configuration keys",
-                rows=unknown,
-                fix=f"the known keys are {sorted(known)}",
-            )
-        for name in ("hubs", "sectors", "notes"):
-            if isinstance(flat.get(name), list):
-                flat[name] = tuple(flat[name])
-        # TOML has no null: "none" stands for None where None is meaningful
-        for name in _NULLABLE:
-            if isinstance(flat.get(name), str) and flat[name].lower() == "none":
-                flat[name] = None
-        if "missing_counts" in flat:
-            # "error" (0.1) means "raise", deprecated; "no data" names the repair
-            flat["missing_counts"] = check_policy(
-                "missing_counts", flat["missing_counts"], MISSING_COUNTS
-            )
-        config = cls(**flat)
-        check_choice("method", config.method, METHODS)
-        check_choice("missing_counts", config.missing_counts, MISSING_COUNTS)
-        if config.workers is not None and (
-            isinstance(config.workers, bool)
-            or not isinstance(config.workers, int)
-            or config.workers < 1
-        ):
-            raise InputError(
-                f"workers={config.workers!r} is not a positive whole number",
-                fix="set workers to the number of local Dask workers, e.g. 2",
-            )
-        if config.scheduler is not None and config.workers is not None:
-            raise InputError(
-                "scheduler and workers cannot both be set",
-                fix="use scheduler= for a running cluster, or workers= for a local one",
-            )
-        return config
+            raise unknown_keys(unknown, known)
+        return cls(**flat)
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Config:
@@ -195,10 +224,20 @@ class Config:
             with open(path, "rb") as handle:
                 values = tomllib.load(handle)
         except FileNotFoundError as error:
-            raise InputError(f"config file not found: {path}") from error
-        except tomllib.TOMLDecodeError as error:
-            raise InputError(f"config file {path} is not valid TOML: {error}") from error
-        return cls.from_mapping(values)
+            raise ConfigError(f"config file not found: {path}", fix="check the path") from error
+        except IsADirectoryError as error:
+            raise ConfigError(
+                f"config path is a folder, not a file: {path}", fix="name the TOML file"
+            ) from error
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(
+                f"config file {path} is not valid TOML: {error}",
+                fix="check the line named; text values need quotes, lists brackets",
+            ) from error
+        try:
+            return cls.from_mapping(values)
+        except ConfigError as error:
+            raise ConfigError(f"{path}: {error.problem}", error.rows, error.fix) from None
 
     def replace(self, **changes: Any) -> Config:
         """A copy with some parameters changed."""
@@ -238,6 +277,10 @@ class RunResult:
     detection : geoclusters.detect.Detection
     merged : geoclusters.conurbations.Conurbations
         The conurbations with their links and merged metrics.
+    accounting : Ledger
+        How many areas and count rows came in, went out and were set aside
+        and why, for every input step (``accounting.lines()``); also in
+        ``provenance.json``.
     """
 
     areas: gpd.GeoDataFrame
@@ -254,6 +297,7 @@ class RunResult:
     lisa: pd.DataFrame | None = None
     detection: Detection | None = None
     merged: Conurbations | None = None
+    accounting: Ledger | None = None
 
     @property
     def synthetic(self) -> bool:
@@ -288,30 +332,66 @@ class RunResult:
         )
 
     def write(
-        self, out: str | Path, *legacy: bool, maps: bool = True, report: bool = True
+        self,
+        out: str | Path,
+        *legacy: bool,
+        maps: bool = True,
+        report: bool = True,
+        format: str = "gpkg",
+        overwrite: bool = False,
+        map_formats: Sequence[str] | None = None,
+        dpi: int | None = None,
+        progress: Progress | None = None,
     ) -> dict[str, Path]:
-        """Write the outputs into a directory.
+        """Write the outputs into a folder, whole or not at all.
 
         Parameters
         ----------
         out : path
-            Directory, created when missing.
+            The folder. It is written as a temporary folder beside it and
+            moved into place at the end, so it never holds a half-written run
+            or files of two runs.
         maps : bool, default True
             Also write ``map.png`` (typology), ``lisa.png`` and ``map.html``
-            (interactive); needs the ``maps`` extra.
+            (interactive). They need the ``maps`` extra: without it they are
+            skipped (with the report) and one warning says how to install it.
         report : bool, default True
-            Also write the self-contained ``report.html``.
+            Also write the self-contained ``report.html`` (needs the ``maps``
+            extra too).
+        format : {"gpkg", "parquet", "fgb", "shp"}, default "gpkg"
+            Format of ``areas`` and ``conurbations``: GeoPackage, GeoParquet
+            (needs pyarrow), FlatGeobuf or shapefile (field names longer than
+            ten characters are shortened; ``fields.json`` maps them back).
+        overwrite : bool, default False
+            Replace a previous run's folder whole. Without it a folder that
+            holds files is refused; with it, so is a folder that is not a
+            previous run (no ``provenance.json``).
+        map_formats : sequence of {"png", "svg", "pdf"}, optional
+            Image formats of the static maps (by default PNG).
+        dpi : int, optional
+            Resolution of raster maps.
+        progress : callable, optional
+            Called with a message as each part is written.
 
         Returns
         -------
         dict
             Output name → path: ``areas``, ``clusters``, ``conurbations``,
-            ``summary``, ``provenance``, ``fields`` and, when asked, ``map``,
+            ``summary``, ``provenance``, ``fields`` and, when written, ``map``,
             ``lisa_map``, ``interactive_map``, ``report``.
+
+        Raises
+        ------
+        OutputError
+            For an output that is a file, a place that cannot be written, or
+            a folder that holds files (see ``overwrite``); checked before
+            anything is written.
+        MissingExtraError
+            For ``format="parquet"`` without pyarrow.
 
         Notes
         -----
-        The GeoPackages hold the metrics as flat fields without spaces
+        The layers hold the metrics as flat fields without spaces
         (``businesses_content_lq``); ``fields.json`` maps every field back to
         its measure, group and metric, which is how ``geoclusters map --from``
         and ``report --from`` read them, whatever the names.
@@ -325,19 +405,62 @@ class RunResult:
             )
             maps = legacy[0]
             report = legacy[1] if len(legacy) > 1 else report
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
+        check_format(format)
+        drawing = map_options(write_maps, map_formats, dpi) if maps else {}
+        target = check_target(out, overwrite=overwrite)
+        say = progress or (lambda message: None)
+        if (maps or report) and missing_modules():
+            skipped = " and ".join(
+                n for n, wanted in (("maps", maps), ("report", report)) if wanted
+            )
+            warn_user(
+                f"{skipped} not written: the maps extra is not installed "
+                f"({', '.join(missing_modules())}); get {'it' if skipped == 'report' else 'them'} "
+                f"with {MAPS_INSTALL}"
+            )
+            maps = report = False
+        with atomic_folder(target, overwrite=overwrite) as folder:
+            say(f"writing the tables ({format})")
+            paths = self._write_tables(folder, format)
+            if maps:
+                say("writing the maps")
+                paths.update(self._write_maps(folder, **drawing))
+            if report:
+                say("writing the report")
+                from .report import write_report
+
+                paths["report"] = write_report(
+                    self.areas,
+                    self.clusters,
+                    self.merged if self.merged is not None else self.conurbations,
+                    self._record(),
+                    metrics=self.metrics,
+                    lisa=self.lisa,
+                    graph=self.graph,
+                    title=self.config.title,
+                    method=self.method_text,
+                    path=folder / "report.html",
+                )
+        return {key: target / path.relative_to(folder) for key, path in paths.items()}
+
+    def _record(self) -> dict[str, Any]:
+        """The provenance as written to ``provenance.json``, with the accounting."""
+        record = self.provenance.to_dict()
+        if self.accounting is not None:
+            record["accounting"] = self.accounting.to_dict()
+        return record
+
+    def _write_tables(self, folder: Path, format: str) -> dict[str, Path]:
         paths = {
-            "areas": out / "areas.gpkg",
-            "clusters": out / "clusters.csv",
-            "conurbations": out / "conurbations.gpkg",
-            "summary": out / "summary.csv",
-            "provenance": out / "provenance.json",
-            "fields": out / FIELDS_FILE,
+            "clusters": folder / "clusters.csv",
+            "summary": folder / "summary.csv",
+            "provenance": folder / "provenance.json",
+            "fields": folder / FIELDS_FILE,
         }
         area_fields, area_mapping = flatten(self._metrics(), self.lisa)
-        areas = self.areas.join(area_fields)
-        areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
+        paths["areas"], areas_renamed = write_layer(
+            self.areas.join(area_fields), folder, "areas", format
+        )
         self.clusters.to_csv(paths["clusters"], index=False)
         conurbations, conurbation_mapping = self.conurbations, {}
         merged_metrics = self.merged.metrics if self.merged is not None else None
@@ -347,27 +470,15 @@ class RunResult:
             conurbations = conurbations[
                 [c for c in conurbations.columns if c != "geometry"] + ["geometry"]
             ]
-        _write_polygons(conurbations, paths["conurbations"], "conurbations")
+        paths["conurbations"], conurbations_renamed = write_layer(
+            conurbations, folder, "conurbations", format
+        )
         self.summary.to_csv(paths["summary"])
-        self.provenance.write(paths["provenance"])
-        write_mapping(paths["fields"], {"areas": area_mapping, "conurbations": conurbation_mapping})
-        if maps:
-            paths.update(self._write_maps(out))
-        if report:
-            from .report import write_report
-
-            paths["report"] = write_report(
-                self.areas,
-                self.clusters,
-                self.merged if self.merged is not None else self.conurbations,
-                self.provenance.to_dict(),
-                metrics=self.metrics,
-                lisa=self.lisa,
-                graph=self.graph,
-                title=self.config.title,
-                method=self.method_text,
-                path=out / "report.html",
-            )
+        paths["provenance"].write_text(json.dumps(self._record(), indent=2) + "\n")
+        mapping: dict[str, Any] = {"areas": area_mapping, "conurbations": conurbation_mapping}
+        if areas_renamed or conurbations_renamed:
+            mapping[RENAMED] = {"areas": areas_renamed, "conurbations": conurbations_renamed}
+        write_mapping(paths["fields"], mapping)
         return paths
 
     def _metrics(self) -> pd.DataFrame:
@@ -375,7 +486,7 @@ class RunResult:
             return pd.DataFrame(columns=["area", "measure", "group", "metric", "value"])
         return self.metrics
 
-    def _write_maps(self, out: Path) -> dict[str, Path]:
+    def _write_maps(self, out: Path, **options: Any) -> dict[str, Path]:
         return write_maps(
             self.areas,
             self.conurbations,
@@ -383,6 +494,7 @@ class RunResult:
             lisa=self.lisa,
             title=self.config.title,
             path=out,
+            **options,
         )
 
 
@@ -443,16 +555,6 @@ def write_maps(
     return paths
 
 
-def _write_polygons(frame: gpd.GeoDataFrame, path: Path, layer: str) -> None:
-    if len(frame):
-        frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
-        return
-    # an empty layer still needs a geometry type, or GDAL refuses to create it
-    import pyogrio
-
-    pyogrio.write_dataframe(frame, path, layer=layer, driver="GPKG", geometry_type="MultiPolygon")
-
-
 Progress = Callable[[str], None]
 
 
@@ -461,6 +563,8 @@ def run(
     counts: pd.DataFrame,
     config: Config | Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    *,
+    ledger: Ledger | None = None,
     **options: Any,
 ) -> RunResult:
     """Find clusters and conurbations: the whole job in one call.
@@ -477,12 +581,23 @@ def run(
         Parameters; the Nesta 2016 defaults when omitted.
     progress : callable, optional
         Called with a message as each stage starts.
+    ledger : Ledger, optional
+        The accounting of the inputs so far (the readers' and crosswalk's
+        ``ledger=``); the run adds its own accounts (areas and count rows
+        analysed, and set aside and why) and returns it as
+        ``RunResult.accounting``.
     **options
         Override single parameters of ``config``.
 
     Returns
     -------
     RunResult
+
+    Raises
+    ------
+    ConfigError
+        For an option of the wrong type or out of range, or an unknown one,
+        before any work.
 
     Examples
     --------
@@ -494,8 +609,9 @@ def run(
     (1, ['high concentration'])
     """
     config = _config(config, options)
+    ledger = Ledger() if ledger is None else ledger
     with _dask_client(config) as client:
-        return _run(areas, counts, config, progress, client)
+        return _run(areas, counts, config, progress, client, ledger)
 
 
 @contextlib.contextmanager
@@ -513,7 +629,12 @@ def _dask_client(config: Config):
         dask_client.close()
 
 
-def _run(areas, counts, config: Config, progress, client) -> RunResult:
+def stages(config: Config) -> int:
+    """How many progress messages :func:`run` sends with ``config``."""
+    return 7 if config.lisa else 6
+
+
+def _run(areas, counts, config: Config, progress, client, ledger: Ledger) -> RunResult:
     say = progress or (lambda message: None)
     notes = list(config.notes)
     if areas.attrs.get("synthetic"):
@@ -521,17 +642,25 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
 
     say("checking counts against the areas")
     # the one validation of the run: every stage below gets valid counts
-    counts = validate_counts(counts)
+    checked = Ledger()
+    counts = validate_counts(counts, ledger=checked)
     all_areas = areas
     without = areas.index.difference(pd.Index(counts["area"].unique()))
+    set_aside: tuple[SetAside, ...] = ()
     if len(without) and config.missing_counts == "no data":
         areas = areas.drop(index=without)
         notes.append(
             f"{len(without)} areas have no counts and are shown as 'no data': " + ", ".join(without)
         )
+        set_aside = (SetAside("without counts, shown as 'no data'", tuple(without)),)
     check_area_codes(counts, areas)
+    input_counts = counts
     counts, groups = _classify(counts, config.groups)
     periods = _periods(counts, config.periods)
+    ledger.add(
+        InputAccount("areas analysed", "run", len(all_areas), len(areas), "areas", set_aside)
+    )
+    ledger.add(_counts_account(input_counts, groups, periods, checked.accounts[0].repairs))
 
     say("averaging periods and grouping sectors")
     table, start, end = prepare(counts, groups, periods, _validated=True)
@@ -609,6 +738,7 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
         lisa=lisa,
         detection=detection,
         merged=merged,
+        accounting=ledger,
     )
 
 
@@ -637,18 +767,82 @@ def _config(config, options) -> Config:
 
 def _classify(counts: pd.DataFrame, groups):
     """Bring SIC-4 sectors to DCMS sub-sectors and resolve ``groups="auto"``."""
-    from .taxonomy import SUBSECTORS, classify_counts, normalise_sic
+    from .taxonomy import SUBSECTORS, classify_counts
 
     sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
     if sectors.empty:
         raise InputError("the counts have no sector rows, only totals")
-    looks_like_sic = normalise_sic(sectors).str.fullmatch(r"\d{4}").all()
-    if looks_like_sic:
+    if _is_sic(counts):
         counts = classify_counts(counts, level="subsector")
         sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
     if groups == "auto":
         groups = "nesta2016" if sectors.isin(SUBSECTORS).all() else None
     return counts, groups
+
+
+def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAccount:
+    """The count rows the analysis used, and those the chosen periods and groups left out."""
+    from .taxonomy import NESTA_2016_GROUPS, SUBSECTORS, sic_to_subsector
+
+    sectors = counts["sector"]
+    coded = (sectors != TOTAL) & ~sectors.isin(SUBSECTORS)
+    if coded.any() and groups is not None and _is_sic(counts):
+        # SIC-4 rows count for the sub-sector they were summed into
+        codes = sectors[coded].unique()
+        subsector = dict(zip(codes, sic_to_subsector(pd.Series(codes)), strict=True))
+        sectors = sectors.where(~coded, sectors.map(subsector))
+    if isinstance(periods, Mapping):
+        chosen = {str(p) for span in periods.values() for p in span}
+    else:
+        chosen = {str(p) for p in periods}
+    off_period = ~counts["period"].isin(chosen)
+    spec = NESTA_2016_GROUPS if groups == "nesta2016" else groups
+    no_measure = pd.Series(False, index=counts.index)
+    no_group = pd.Series(False, index=counts.index)
+    if spec is not None:
+        nested = all(isinstance(v, Mapping) for v in spec.values())
+        by_measure = {m: (spec.get(m) if nested else spec) for m in counts["measure"].unique()}
+        no_measure = counts["measure"].map(lambda m: by_measure[m] is None)
+        allowed = pd.MultiIndex.from_tuples(
+            [(m, TOTAL) for m in by_measure]
+            + [
+                (m, str(sector))
+                for m, g in by_measure.items()
+                if g is not None
+                for members in g.values()
+                for sector in members
+            ]
+        )
+        keys = pd.MultiIndex.from_arrays([counts["measure"], sectors])
+        no_group = pd.Series(~keys.isin(allowed), index=counts.index)
+    reasons = (
+        ("period not among the two compared", "period", off_period),
+        ("measure without sector groups", "measure", ~off_period & no_measure),
+        ("sector in no sector group", "sector", ~off_period & ~no_measure & no_group),
+    )
+    set_aside = tuple(
+        SetAside(f"{reason}: {_some(counts.loc[mask, column])}", tuple(counts.index[mask].tolist()))
+        for reason, column, mask in reasons
+        if mask.any()
+    )
+    used = len(counts) - sum(s.count for s in set_aside)
+    return InputAccount(
+        "counts analysed", "run", len(counts), used, set_aside=set_aside, repairs=repairs
+    )
+
+
+def _some(values: pd.Series, shown: int = 5) -> str:
+    distinct = sorted(values.astype(str).unique())
+    more = f" and {len(distinct) - shown} more" if len(distinct) > shown else ""
+    return ", ".join(distinct[:shown]) + more
+
+
+def _is_sic(counts: pd.DataFrame) -> bool:
+    """Whether the sectors are SIC-4 codes (then recoded to DCMS sub-sectors)."""
+    from .taxonomy import normalise_sic
+
+    sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    return bool(len(sectors)) and bool(normalise_sic(sectors).str.fullmatch(r"\d{4}").all())
 
 
 def _periods(counts: pd.DataFrame, periods):
@@ -776,20 +970,41 @@ def describe(config: Config, start: str, end: str, report=None) -> str:
     return " ".join([lq, detection, graph, merging])
 
 
-def progress_printer(total: int, stream=sys.stderr) -> Progress:
-    """A progress reporter printing a bar per stage to ``stream``."""
-    state = {"step": 0, "start": time.perf_counter()}
+def progress_printer(total: int, stream=None) -> Progress:
+    """A progress reporter printing a bar per stage to ``stream`` (standard error).
+
+    Should more stages come than ``total`` said, the bar grows rather than
+    overflowing.
+    """
+    state = {"step": 0, "total": total, "start": time.perf_counter()}
 
     def report(message: str) -> None:
         state["step"] += 1
-        done = min(state["step"], total)
-        bar = "#" * done + "-" * (total - done)
+        state["total"] = max(state["total"], state["step"])
+        done, all_ = state["step"], state["total"]
+        bar = "#" * done + "-" * (all_ - done)
         elapsed = time.perf_counter() - state["start"]
-        print(f"[{bar}] {done}/{total} {message} ({elapsed:.1f}s)", file=stream, flush=True)
+        print(
+            f"[{bar}] {done}/{all_} {message} ({elapsed:.1f}s)",
+            file=stream or sys.stderr,
+            flush=True,
+        )
 
     return report
 
 
 def load_provenance(path: str | Path) -> dict[str, Any]:
-    """Read a provenance JSON written by :meth:`RunResult.write`."""
-    return json.loads(Path(path).read_text())
+    """Read a provenance JSON written by :meth:`RunResult.write`.
+
+    Raises
+    ------
+    ReadError
+        For a missing, truncated or damaged file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ReadError(
+            f"provenance file not found: {path}",
+            fix="point at the provenance.json of a folder written by geoclusters",
+        )
+    return read_json(path)
