@@ -16,8 +16,9 @@ import pandas as pd
 import pytest
 
 import geoclusters as gc
-from geoclusters._outputs import MissingExtraError, OutputError, missing_modules
+from geoclusters._outputs import missing_modules
 from geoclusters.cli import _load_outputs, main
+from geoclusters.errors import MissingExtraError, OutputError
 from geoclusters.pipeline import write_maps
 
 SRC = Path(gc.__file__).resolve().parents[1]

@@ -23,6 +23,9 @@ _EXPORTS: dict[str, str] = {
     "GeometryError": "errors",
     "CodesError": "errors",
     "CountsError": "errors",
+    "ConfigError": "errors",
+    "OutputError": "errors",
+    "MissingExtraError": "errors",
     # areas and counts
     "read_areas": "areas",
     "validate_areas": "areas",
@@ -107,12 +110,15 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from .errors import (
         CodesError,
+        ConfigError,
         CountsError,
         CRSError,
         DownloadError,
         GeoclustersError,
         GeometryError,
         InputError,
+        MissingExtraError,
+        OutputError,
         ReadError,
     )
     from .graph import (

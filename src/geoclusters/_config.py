@@ -29,15 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import InputError
-
-
-class ConfigError(InputError):
-    """A configuration value of the wrong type or out of range, or an unknown key.
-
-    The message names the field, the value found and what to write instead.
-    """
-
+from .errors import ConfigError
 
 _NONE = "none"
 

@@ -22,17 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._warn import warn_user
-from .errors import GeoclustersError, InputError, ReadError
-
-
-class OutputError(InputError):
-    """An output place that cannot be used: a file, an unwritable folder, or a
-    folder that holds other files (without ``overwrite``)."""
-
-
-class MissingExtraError(GeoclustersError, ImportError):
-    """An optional dependency a step needs is not installed; the message says what to install."""
-
+from .errors import MissingExtraError, OutputError, ReadError
 
 FORMATS: dict[str, tuple[str | None, str]] = {
     "gpkg": ("GPKG", ".gpkg"),

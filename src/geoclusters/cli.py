@@ -283,7 +283,8 @@ def _dask_options(parser: argparse.ArgumentParser) -> None:
 
 def _config(arguments, **base):
     """The run's Config: defaults, then --config, then --set, then the named options."""
-    from ._config import ConfigError, hints, unknown_keys
+    from ._config import hints, unknown_keys
+    from .errors import ConfigError
     from .pipeline import Config
 
     config = Config.from_toml(arguments.config) if arguments.config else Config(**base)

@@ -77,6 +77,22 @@ class CountsError(InputError):
     """
 
 
+class ConfigError(InputError):
+    """A configuration value of the wrong type or out of range, or an unknown key.
+
+    The message names the field, the value found and what to write instead.
+    """
+
+
+class OutputError(InputError):
+    """An output place that cannot be used: a file, an unwritable folder, or a
+    folder that holds other files (without ``overwrite``)."""
+
+
+class MissingExtraError(GeoclustersError, ImportError):
+    """An optional dependency a step needs is not installed; the message says what to install."""
+
+
 class DownloadError(GeoclustersError, OSError):
     """A download failed or returned something that is not the expected file."""
 

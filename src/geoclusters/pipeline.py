@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._accounting import InputAccount, Ledger, SetAside
-from ._config import ConfigError, check_fields, check_groups, check_periods, setting, unknown_keys
+from ._config import check_fields, check_groups, check_periods, setting, unknown_keys
 from ._fields import FIELDS_FILE, flatten, write_mapping
 from ._outputs import (
     MAPS_INSTALL,
@@ -45,7 +45,7 @@ from .conurbations import Conurbations, membership, merge_conurbations
 from .counts import TOTAL, check_area_codes, validate_counts
 from .detect import Detection, detect_hotspots, detect_nesta2016, detect_thresholds, typology
 from .detect import typology_summary as summarise_types
-from .errors import InputError, ReadError, check_policy
+from .errors import ConfigError, InputError, ReadError, check_policy
 from .measures import NESTA_2016_PERIODS, prepare
 from .provenance import Provenance
 
