@@ -22,7 +22,7 @@ def strip(codes):
     )
 
 
-def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
+def test_the_old_merge_chains_four_sharing_a_group_and_the_default_does_not():
     areas = strip(list("abcde"))
     clusters = selections_from_mapping(
         {
@@ -34,7 +34,8 @@ def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
             "e": [("concentration", "jobs", "games")],
         }
     )
-    merged = gc.merge_conurbations(areas, graph=gc.contiguity(areas), clusters=clusters).table
+    graph = gc.contiguity(areas)
+    merged = gc.merge_conurbations(areas, graph=graph, clusters=clusters, method="components").table
     assert len(merged) == 1
     row = merged.iloc[0]
     assert set(row["members"].split(";")) == {"a", "b", "c", "d"}
@@ -45,9 +46,21 @@ def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
     assert row.geometry.geom_type == "Polygon"
     # with the measure required to match, c (firms) breaks the chain into a–b and d alone
     strict = gc.merge_conurbations(
-        areas, graph=gc.contiguity(areas), clusters=clusters, match="measure_group"
+        areas, graph=graph, clusters=clusters, match="measure_group", method="components"
     ).table
     assert [set(m.split(";")) for m in strict["members"]] == [{"a", "b"}]
+    # the default scores the links: c-d share all they have (1.0), a-b and b-c half (0.5);
+    # c-d merge, then a-b; the two pairs are tied only by b-c, 0.5 over a pair: 0.25 < 0.3
+    default = gc.merge_conurbations(areas, graph=graph, clusters=clusters)
+    assert sorted(default.table["members"]) == ["a;b", "c;d"]
+    strength = default.links.set_index(["from", "to"])["strength"]
+    assert strength.to_dict() == {
+        ("c", "d"): 1.0,
+        ("a", "b"): 0.5,
+        ("b", "c"): 0.5,
+        ("d", "e"): 0.0,
+    }
+    assert default.links.set_index(["from", "to"]).loc[("b", "c"), "conurbation"] == ""
 
 
 def test_touching_clusters_without_a_shared_group_stay_apart():

@@ -101,6 +101,30 @@ class Config:
         Report and map title.
     notes : tuple of str
         Caveats carried into the provenance and the report.
+    conurbation_method : {"cohesion", "louvain", "components"}
+        How conurbations are built from the links between clusters
+        (:func:`geoclusters.merge_conurbations` ``method``); ``"components"``
+        is the 0.1 merge.
+    flows : str or None
+        Path of a commuting CSV (``origin, destination, count`` on the area
+        codes) for the link strengths; ``run(..., flows=table)`` passes a
+        table instead.
+    find_hubs : bool
+        With no ``hubs`` named, find hubs from the links (``True``), or keep
+        none out (``False``).
+    min_strength : float
+        Weakest link between clusters that may join a conurbation, in [0, 1].
+    link_weights : tuple of float
+        Weights of the shared-groups, commuting and profile-likeness scores in
+        a link's strength (shared, flow, similarity).
+    max_diameter : int or None
+        Most kept links between two members of a conurbation.
+    max_members : int or None
+        Largest conurbation.
+    sensitivity_runs : int
+        Re-run detection and merging this many times over perturbed counts
+        and the parameter grid (:func:`geoclusters.sensitivity`); 0 (the
+        default) skips it.
     """
 
     method: str = "nesta2016"
@@ -131,6 +155,14 @@ class Config:
     notes: tuple[str, ...] = ()
     scheduler: str | None = None
     workers: int | None = None
+    conurbation_method: str = "cohesion"
+    flows: str | None = None
+    find_hubs: bool = True
+    min_strength: float = 0.3
+    link_weights: tuple[float, float, float] = (0.4, 0.3, 0.3)
+    max_diameter: int | None = 2
+    max_members: int | None = 8
+    sensitivity_runs: int = 0
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Config:
@@ -238,6 +270,13 @@ class RunResult:
     detection : geoclusters.detect.Detection
     merged : geoclusters.conurbations.Conurbations
         The conurbations with their links and merged metrics.
+    links : pandas.DataFrame
+        Every pair of neighbouring clusters, scored and explained
+        (``merged.links``: ``from, to, from_name, to_name, shared, flow,
+        similarity, strength, kept, why``, ...); written as ``links.csv``.
+    sensitivity : geoclusters.sensitivity.Sensitivity or None
+        How robust each cluster and conurbation is, with
+        ``sensitivity_runs`` > 0.
     """
 
     areas: gpd.GeoDataFrame
@@ -254,6 +293,8 @@ class RunResult:
     lisa: pd.DataFrame | None = None
     detection: Detection | None = None
     merged: Conurbations | None = None
+    links: pd.DataFrame | None = None
+    sensitivity: Any = None
 
     @property
     def synthetic(self) -> bool:
@@ -339,6 +380,9 @@ class RunResult:
         areas = self.areas.join(area_fields)
         areas.to_file(paths["areas"], layer="areas", driver="GPKG", engine="pyogrio")
         self.clusters.to_csv(paths["clusters"], index=False)
+        if self.links is not None:
+            paths["links"] = out / "links.csv"
+            self.links.to_csv(paths["links"], index=False)
         conurbations, conurbation_mapping = self.conurbations, {}
         merged_metrics = self.merged.metrics if self.merged is not None else None
         if merged_metrics is not None and len(merged_metrics):
@@ -461,6 +505,8 @@ def run(
     counts: pd.DataFrame,
     config: Config | Mapping[str, Any] | None = None,
     progress: Progress | None = None,
+    *,
+    flows: pd.DataFrame | str | Path | None = None,
     **options: Any,
 ) -> RunResult:
     """Find clusters and conurbations: the whole job in one call.
@@ -477,6 +523,9 @@ def run(
         Parameters; the Nesta 2016 defaults when omitted.
     progress : callable, optional
         Called with a message as each stage starts.
+    flows : pandas.DataFrame or path, optional
+        Commuting between the areas (``origin, destination, count``), for the
+        strength of the links between clusters; overrides ``config.flows``.
     **options
         Override single parameters of ``config``.
 
@@ -495,7 +544,7 @@ def run(
     """
     config = _config(config, options)
     with _dask_client(config) as client:
-        return _run(areas, counts, config, progress, client)
+        return _run(areas, counts, config, progress, client, flows)
 
 
 @contextlib.contextmanager
@@ -513,7 +562,7 @@ def _dask_client(config: Config):
         dask_client.close()
 
 
-def _run(areas, counts, config: Config, progress, client) -> RunResult:
+def _run(areas, counts, config: Config, progress, client, flows=None) -> RunResult:
     say = progress or (lambda message: None)
     notes = list(config.notes)
     if areas.attrs.get("synthetic"):
@@ -562,20 +611,30 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
         lisa = _lisa(area_metrics, graph, config, client)
 
     say("merging clusters into conurbations")
-    merged = merge_conurbations(
-        areas,
-        table,
-        graph,
-        clusters,
-        match=config.match,
-        sectors=config.sectors,
-        hubs=config.hubs,
-        hub_min_links=config.hub_min_links,
-        min_members=config.min_members,
-        periods=(start, end),
-        _validated=True,
-    )
+    if flows is None and config.flows is not None:
+        flows = _read_flows(config.flows)
+    elif isinstance(flows, str | Path):
+        flows = _read_flows(flows)
+    options = _conurbation_options(config, flows)
+    merged = merge_conurbations(areas, table, graph, detection, **options, _validated=True)
     conurbations = merged.table
+    sensitivity = None
+    if config.sensitivity_runs:
+        from .sensitivity import sensitivity as robustness
+
+        say(f"re-running {config.sensitivity_runs} times for robustness")
+        sensitivity = robustness(
+            areas,
+            table,
+            graph,
+            runs=config.sensitivity_runs,
+            seed=config.seed or 0,
+            flows=flows,
+            periods=(start, end),
+            method=config.method,
+            conurbations=options,
+            progress=progress is not None,
+        )
     members = membership(areas, conurbations)
 
     keep = ["name", *(c for c in ("data",) if c in areas.columns)]
@@ -609,7 +668,36 @@ def _run(areas, counts, config: Config, progress, client) -> RunResult:
         lisa=lisa,
         detection=detection,
         merged=merged,
+        links=merged.links,
+        sensitivity=sensitivity,
     )
+
+
+def _conurbation_options(config: Config, flows) -> dict[str, Any]:
+    """The options of merge_conurbations a config sets."""
+    shared, flow, similarity = config.link_weights
+    return {
+        "flows": flows,
+        "method": config.conurbation_method,
+        "weights": {"shared": shared, "flow": flow, "similarity": similarity},
+        "min_strength": config.min_strength,
+        "max_diameter": config.max_diameter,
+        "max_members": config.max_members,
+        "hubs": config.hubs or ("auto" if config.find_hubs else None),
+        "seed": config.seed or 0,
+        "match": config.match,
+        "sectors": config.sectors,
+        "hub_min_links": config.hub_min_links,
+        "min_members": config.min_members,
+    }
+
+
+def _read_flows(path) -> pd.DataFrame:
+    """A commuting CSV: ``origin, destination, count``."""
+    try:
+        return pd.read_csv(path, dtype={"origin": str, "destination": str})
+    except FileNotFoundError as error:
+        raise InputError(f"commuting file not found: {path}") from error
 
 
 def _with_no_data(out: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
