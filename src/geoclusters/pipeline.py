@@ -623,17 +623,36 @@ def _run(areas, counts, config: Config, progress, client, flows=None) -> RunResu
         from .sensitivity import sensitivity as robustness
 
         say(f"re-running {config.sensitivity_runs} times for robustness")
+        detector = {
+            "nesta2016": {"quantile": config.quantile, "top_n": config.top_n},
+            "thresholds": {
+                "lq_min": config.lq_min,
+                "count_min": config.count_min,
+                "lq_change_min": config.lq_change_min,
+            },
+            "hotspots": {
+                "statistic": config.statistic,
+                "variable": config.variable,
+                "correction": config.correction,
+                "alpha": config.alpha,
+                "permutations": config.permutations,
+                "seed": config.seed,
+            },
+        }[config.method]
         sensitivity = robustness(
             areas,
-            table,
+            counts,
             graph,
             runs=config.sensitivity_runs,
             seed=config.seed or 0,
-            flows=flows,
-            periods=(start, end),
             method=config.method,
+            options=detector,
+            groups=groups,
+            periods=periods,
+            flows=flows,
             conurbations=options,
             progress=progress is not None,
+            _validated=True,
         )
     members = membership(areas, conurbations)
 
