@@ -188,3 +188,25 @@ def test_a_run_with_sensitivity_runs_carries_the_result_and_writes_links(tmp_pat
     assert len(links) == len(result.links) > 0
     # off by default: a default run does not pay for it
     assert gc.run(region.areas, region.counts, lisa=False).sensitivity is None
+
+
+def test_the_command_line_writes_the_sensitivity_tables(tmp_path, capsys):
+    from geoclusters.cli import main
+
+    region = gc.datasets.demo_region(seed=0)
+    boundaries = tmp_path / "areas.gpkg"
+    region.areas.reset_index().rename(columns={"area": "code", "name": "label"}).to_file(
+        boundaries, engine="pyogrio"
+    )
+    counts = tmp_path / "counts.csv"
+    region.counts.to_csv(counts, index=False)
+    out = tmp_path / "out"
+    arguments = ["sensitivity", "--boundaries", str(boundaries), "--code", "code"]
+    arguments += ["--name", "label", "--counts", str(counts), "--runs", "2", "--out", str(out)]
+    assert main([*arguments, "--no-maps", "--no-report", "--quiet"]) == 0
+    areas = pd.read_csv(out / "sensitivity_areas.csv", index_col="area")
+    assert (areas["runs"] == 2).all() and len(areas) == len(region.areas)
+    assert {"a", "b", "together_share"} <= set(pd.read_csv(out / "sensitivity_pairs.csv"))
+    assert (out / "sensitivity_conurbations.csv").is_file() and (out / "links.csv").is_file()
+    assert main([*arguments[:-4], "--runs", "0", "--out", str(out)]) == 2
+    assert "the number of runs is at least 1" in capsys.readouterr().err

@@ -104,6 +104,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("--out", type=Path, help="report path (default: FROM/report.html)")
     report.add_argument("--title", help="report title")
     report.set_defaults(handler=_report)
+    _add_sensitivity(commands)
     return parser
 
 
@@ -308,6 +309,63 @@ def _report(arguments) -> int:
         path=arguments.out or arguments.source / "report.html",
     )
     print(path)
+    return 0
+
+
+# --------------------------------------------------------------------------- sensitivity
+
+
+def _add_sensitivity(commands) -> None:
+    sensitivity = commands.add_parser(
+        "sensitivity",
+        help="how robust each cluster and conurbation is (re-runs over perturbed counts)",
+        description="Run the whole job, then re-run detection and merging RUNS times over a "
+        "parameter grid and counts perturbed within disclosure control (seeded), and write "
+        "the run's outputs plus sensitivity_areas.csv, sensitivity_pairs.csv and "
+        "sensitivity_conurbations.csv.",
+    )
+    sensitivity.add_argument("--boundaries", required=True, type=Path, help="polygons")
+    sensitivity.add_argument("--code", help="area code column (default: the one ending in 'cd')")
+    sensitivity.add_argument("--name", help="area name column (default: the one ending in 'nm')")
+    sensitivity.add_argument("--layer", help="layer of a multi-layer boundary file")
+    sensitivity.add_argument("--counts", required=True, type=Path, help="tidy counts CSV")
+    sensitivity.add_argument("--flows", type=Path, help="commuting CSV: origin, destination, count")
+    sensitivity.add_argument("--config", type=Path, help="TOML file of parameters")
+    sensitivity.add_argument("--runs", type=int, default=20, help="perturbed runs (default 20)")
+    sensitivity.add_argument("--seed", type=int, default=0, help="seed (default 0)")
+    sensitivity.add_argument("--out", required=True, type=Path, help="output directory")
+    _output_options(sensitivity)
+    sensitivity.set_defaults(handler=_sensitivity, repair=False, assume_crs=None)
+
+
+def _sensitivity(arguments) -> int:
+    from .areas import read_areas
+    from .counts import read_counts
+    from .pipeline import Config, run
+
+    _require_files(
+        boundaries=arguments.boundaries,
+        counts=arguments.counts,
+        flows=arguments.flows,
+        config=arguments.config,
+    )
+    if arguments.runs < 1:
+        from .errors import InputError
+
+        raise InputError(f"--runs {arguments.runs}: the number of runs is at least 1")
+    config = Config.from_toml(arguments.config) if arguments.config else Config()
+    config = config.replace(sensitivity_runs=arguments.runs, seed=arguments.seed)
+    if arguments.flows:
+        config = config.replace(flows=str(arguments.flows))
+    code, name = _columns(arguments)
+    areas = read_areas(arguments.boundaries, code=code, name=name, layer=arguments.layer)
+    result = run(areas, read_counts(arguments.counts), config)
+    _finish(result, arguments)
+    for part in ("areas", "pairs", "conurbations"):
+        path = arguments.out / f"sensitivity_{part}.csv"
+        getattr(result.sensitivity, part).to_csv(path, index=part == "areas")
+        if not arguments.quiet:
+            print(f"  sensitivity_{part:<5} {path}")
     return 0
 
 
