@@ -341,7 +341,7 @@ def _add_sensitivity(commands) -> None:
 def _sensitivity(arguments) -> int:
     from .areas import read_areas
     from .counts import read_counts
-    from .pipeline import Config, run
+    from .pipeline import Config, progress_printer, run
 
     _require_files(
         boundaries=arguments.boundaries,
@@ -359,7 +359,8 @@ def _sensitivity(arguments) -> int:
         config = config.replace(flows=str(arguments.flows))
     code, name = _columns(arguments)
     areas = read_areas(arguments.boundaries, code=code, name=name, layer=arguments.layer)
-    result = run(areas, read_counts(arguments.counts), config)
+    progress = None if arguments.quiet else progress_printer(_STAGES + 1)
+    result = run(areas, read_counts(arguments.counts), config, progress=progress)
     _finish(result, arguments)
     for part in ("areas", "pairs", "conurbations"):
         path = arguments.out / f"sensitivity_{part}.csv"
