@@ -2,19 +2,22 @@
 
 Builds the links between the creative clusters of the 218 GB Travel to Work
 Areas (the examples' approximate counts: local-authority business counts moved
-by area, see ``examples/_realdata.py``), with 2021 Census commuting moved from
-local authorities onto TTWAs, and merges them by every rule tried. For each
+by population-proxy weights, or by area with ``--area``, see
+``examples/_realdata.py``), with 2021 Census commuting moved from local
+authorities onto TTWAs, and merges them by every rule tried. For each
 rule it prints the conurbation holding Tunbridge Wells, the largest
 conurbation, the number of conurbations and the checks of issue 9; then every
 link of Tunbridge Wells with its strength and why.
 
 Run it::
 
-    GEOCLUSTERS_DATA=../shared/data python benchmarks/conurbation_rules.py [--scale]
+    GEOCLUSTERS_DATA=../shared/data python benchmarks/conurbation_rules.py \
+        [--area] [--scale] [--sensitivity]
 
 ``--scale`` also times the merging rules on synthetic grids of 400 to 6,400
 cluster areas (queen neighbours, strengths drawn uniformly, seeded), where the
-TTWAs have 43.
+TTWAs have 42 or 43; ``--sensitivity`` times :func:`geoclusters.sensitivity`
+(20 runs) on the TTWAs.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import time
 from functools import cache
 
 import pandas as pd
-from _timing import REPO, data_dir
+from _timing import REPO
 
 sys.path.insert(0, str(REPO / "examples"))
 
@@ -39,81 +42,26 @@ CORE = ["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton"]
 
 
 @cache
-def local_authority_lookup() -> pd.DataFrame:
-    """Local authority (Census 2021 codes) -> TTWA 2011 weights.
-
-    The derived LAD 2023 weights (MSOA representative points; approximate) for
-    the authorities that still exist in 2023; the 17 Cumbrian, North Yorkshire
-    and Somerset districts of the 2021 Census, merged in 2023, get weights from
-    the official LSOA -> TTWA lookup instead, counting their LSOAs (whose names
-    carry the district's name; LSOAs hold roughly equal populations).
-    """
-    derived = pd.read_csv(data_dir() / "lookups/lad23_ttwa11_weights_derived.csv", dtype=str)
-    derived = derived.rename(columns={"lad23cd": "source", "ttwa11cd": "target"})
-    derived["weight"] = derived["weight"].astype(float)
-    flows = census_flows()
-    names = flows.attrs["names"]
-    missing = sorted(set(names) - set(derived["source"]))
-    lsoas = pd.read_csv(
-        data_dir() / "lookups/lsoa11_ttwa11_uk.csv", dtype=str, encoding="utf-8-sig"
-    )
-    lsoas["district"] = lsoas["LSOA11NM"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
-    pieces = []
-    for code in missing:
-        # Somerset West and Taunton (2019) is the former Taunton Deane and West Somerset
-        districts = (
-            ["Taunton Deane", "West Somerset"]
-            if names[code] == "Somerset West and Taunton"
-            else [names[code]]
-        )
-        rows = lsoas[lsoas["district"].isin(districts)]
-        if rows.empty:
-            raise SystemExit(f"no LSOAs named after {names[code]!r}")
-        share = rows.groupby("TTWA11CD").size() / len(rows)
-        pieces.append(
-            pd.DataFrame({"source": code, "target": share.index, "weight": share.to_numpy()})
-        )
-    return pd.concat([derived[["source", "target", "weight"]], *pieces], ignore_index=True)
-
-
-@cache
-def census_flows() -> pd.DataFrame:
-    """Census 2021 commuters, residence -> workplace, local authorities of England and Wales."""
-    path = data_dir() / "commuting/census2021_odwp01ew_ltla.csv.gz"
-    flows = linkage.read_census_flows(path)
-    raw = pd.read_csv(path, dtype=str, usecols=[0, 1])
-    flows.attrs["names"] = dict(zip(raw.iloc[:, 0], raw.iloc[:, 1], strict=True))
-    return flows
-
-
-@cache
-def ttwa_flows() -> pd.DataFrame:
-    """The commuters moved onto the TTWAs (an approximation).
-
-    People living in England and Wales who work in Scotland or Northern Ireland
-    (workplace codes the lookup lacks) are left out: the 2021 table has no
-    residents of Scotland, so links across the border have no flow anyway.
-    """
-    return linkage.move_flows(census_flows(), local_authority_lookup(), unmatched="ignore")
-
-
-@cache
-def real_case():
-    """Areas, counts, graph, selections and flows of the examples' GB TTWA run."""
+def real_case(weighting: str = "population"):
+    """Areas, counts, graph, detection and flows of the examples' GB TTWA run."""
     with real.quiet_repairs():
-        counts = real.ttwa_counts()
+        counts = real.ttwa_counts(weighting)
     areas = real.gb_ttwas()
-    selections = gc.detect_nesta2016(
+    detection = gc.detect_nesta2016(
         areas, counts, groups=real.CREATIVE_GROUPS, periods=["2010", "2015"]
     )
-    selections = getattr(selections, "selections", selections)
     graph = gc.contiguity(areas)
-    return areas, counts, graph, selections, ttwa_flows()
+    return areas, counts, graph, detection, real.ttwa_flows()
 
 
-def links(**options) -> pd.DataFrame:
-    _, counts, graph, selections, flows = real_case()
-    return linkage.link_table(counts, graph, selections, flows, **options)
+def links(weighting: str = "population", **options) -> pd.DataFrame:
+    _, counts, graph, detection, flows = real_case(weighting)
+    return linkage.link_table(counts, graph, detection, flows, **options)
+
+
+def clusters(weighting: str = "population") -> list[str]:
+    """Every cluster area, linked or not."""
+    return sorted(real_case(weighting)[3].selections["area"].unique())
 
 
 RULES = {
@@ -168,19 +116,21 @@ def describe(table: pd.DataFrame, areas) -> dict:
         and len(members) <= 6
         and LONDON not in members
         and largest <= 8,
-        "hubs": ", ".join(areas.loc[table.attrs["hubs"], "name"]) or "-",
+        "hubs": ", ".join(areas.loc[table.index[table["hub"]], "name"]) or "-",
         "tw_members": ", ".join(areas.loc[members, "name"]) or "-",
     }
 
 
-def main() -> int:
+def main(weighting: str = "population") -> int:
     start = time.perf_counter()
-    areas, *_ = real_case()
-    table = links()
+    areas, *_ = real_case(weighting)
+    table = links(weighting)
+    codes = clusters(weighting)
     built = time.perf_counter() - start
-    flows = ttwa_flows()
+    flows = real.ttwa_flows()
+    print(f"Counts moved onto the TTWAs by {weighting} weights")
     print(
-        f"Inputs: {len(table.attrs['clusters'])} cluster TTWAs of 218 in GB, {len(table)} links "
+        f"Inputs: {len(codes)} cluster TTWAs of 218 in GB, {len(table)} links "
         f"between neighbouring clusters, {int(table['kept'].sum())} kept "
         f"(share a group, strength >= {linkage.DEFAULT_MIN_STRENGTH});"
     )
@@ -192,7 +142,7 @@ def main() -> int:
     rows = []
     for name, options in RULES.items():
         t = time.perf_counter()
-        merged = linkage.cohesive_conurbations(table, **options)
+        merged = linkage.cohesive_conurbations(table, codes, **options)
         rows.append({"rule": name, **describe(merged, areas), "seconds": time.perf_counter() - t})
     result = pd.DataFrame(rows)
     pd.set_option("display.width", 250)
@@ -212,7 +162,7 @@ def main() -> int:
     for name, options in RULES.items():
         row = {"rule": name}
         for strength in STRENGTHS:
-            merged = linkage.cohesive_conurbations(table, min_strength=strength, **options)
+            merged = linkage.cohesive_conurbations(table, codes, min_strength=strength, **options)
             figures = describe(merged, areas)
             mark = "Y" if figures["passes"] else "."
             row[strength] = f"{mark} {figures['tw_size']}/{figures['largest']}"
@@ -221,7 +171,7 @@ def main() -> int:
 
     print("\nThe default rule with other link weights (and without a score)")
     for weights in WEIGHTS:
-        merged = linkage.cohesive_conurbations(links(weights=weights))
+        merged = linkage.cohesive_conurbations(links(weighting, weights=weights), codes)
         figures = describe(merged, areas)
         print(
             f"  {weights}: passes {figures['passes']}; Tunbridge Wells with "
@@ -229,7 +179,7 @@ def main() -> int:
             f"hubs {figures['hubs']}"
         )
 
-    skater_section(table, areas)
+    skater_section(table, areas, weighting)
 
     print("\nLinks of Tunbridge Wells (default link table)")
     own = table[(table["from"] == TUNBRIDGE_WELLS) | (table["to"] == TUNBRIDGE_WELLS)]
@@ -239,7 +189,7 @@ def main() -> int:
     return 0
 
 
-def skater_section(table: pd.DataFrame, areas) -> None:
+def skater_section(table: pd.DataFrame, areas, weighting: str) -> None:
     """SKATER (spopt) on the kept links, if spopt is installed: it is not a dependency.
 
     SKATER cuts a minimum spanning tree of the kept-link graph, built on the
@@ -256,9 +206,9 @@ def skater_section(table: pd.DataFrame, areas) -> None:
 
     import geopandas as gpd
 
-    _, counts, _, selections, _ = real_case()
-    profiles = linkage._profiles(counts, selections, ("2010", "2015"))
-    codes = table.attrs["clusters"]
+    _, counts, _, detection, _ = real_case(weighting)
+    profiles = linkage._profiles(counts, detection, None)
+    codes = clusters(weighting)
     print("\nSKATER (spopt) on the kept links, log-LQ profiles, by number of regions")
     for label, hubs in (("hubs found", linkage.find_hubs(table)), ("no hubs", [])):
         kept = table[table["kept"] & ~table["from"].isin(hubs) & ~table["to"].isin(hubs)]
@@ -280,7 +230,7 @@ def skater_section(table: pd.DataFrame, areas) -> None:
             merged = pd.DataFrame({"group": labels, "conurbation": ""})
             sizes = labels.map(labels.value_counts())
             merged.loc[sizes >= 2, "conurbation"] = "C" + labels[sizes >= 2].astype(str)
-            merged.attrs["hubs"] = hubs
+            merged["hub"] = merged.index.isin(hubs)
             figures = describe(merged, areas)
             print(
                 f"  {label}, {k} regions: Tunbridge Wells with {figures['tw_size']} "
@@ -308,21 +258,52 @@ def scale_section() -> None:
         table["strength"] = rng.uniform(0, 1, len(table))
         table["n_shared"] = 1
         table["kept"] = table["strength"] >= linkage.DEFAULT_MIN_STRENGTH
-        table.attrs["clusters"] = codes
         times = {}
         for method in linkage.METHODS:
             t = time.perf_counter()
-            linkage.cohesive_conurbations(table, method=method, hubs=None)
+            linkage.cohesive_conurbations(table, codes, method=method, hubs=None)
             times[method] = time.perf_counter() - t
         t = time.perf_counter()
-        linkage.find_hubs(table)
+        linkage.find_hubs(table, codes)
         times["find_hubs"] = time.perf_counter() - t
         shown = ", ".join(f"{key} {value:.2f} s" for key, value in times.items())
         print(f"  {len(codes):>5} clusters, {len(table):>6} links: {shown}")
 
 
+def sensitivity_section(runs: int = 20) -> None:
+    """Time gc.sensitivity on the GB TTWAs: the default grid and perturbations, seed 0."""
+    areas, *_ = real_case()
+    with real.quiet_repairs():
+        counts = real.ttwa_counts()
+    t = time.perf_counter()
+    result = gc.sensitivity(
+        areas,
+        counts,
+        runs=runs,
+        groups=real.CREATIVE_GROUPS,
+        periods=["2010", "2015"],
+        flows=real.ttwa_flows(),
+        progress=False,
+    )
+    seconds = time.perf_counter() - t
+    ever = result.areas[result.areas["cluster_share"] > 0]
+    print(
+        f"\nSensitivity: {runs} runs on the 218 GB TTWAs in {seconds:.1f} s "
+        f"({seconds / (runs + 1):.2f} s a run, the unperturbed one included)"
+    )
+    print(
+        f"  {len(ever)} TTWAs a cluster in at least one run, {int(result.areas['robust'].sum())} "
+        f"robust (>= 80% of runs); {int((ever['cluster_share'] < 0.5).sum())} in under half"
+    )
+    for _, row in result.conurbations.iterrows():
+        print(f"  stability {row['stability']:.2f}  {row['name']}")
+
+
 if __name__ == "__main__":
-    code = main()
-    if "--scale" in sys.argv[1:]:
+    arguments = sys.argv[1:]
+    code = main("area" if "--area" in arguments else "population")
+    if "--scale" in arguments:
         scale_section()
+    if "--sensitivity" in arguments:
+        sensitivity_section()
     raise SystemExit(code)

@@ -227,8 +227,8 @@ def test_flags_override_the_toml_file_and_set(tmp_path, capsys):
             "--correction",
             "none",
             "--hubs",
-            "D0202",
-            "D0303",
+            "DEMO002",
+            "DEMO003",
             "--method",
             "hotspots",
             "--alpha",
@@ -241,7 +241,7 @@ def test_flags_override_the_toml_file_and_set(tmp_path, capsys):
     assert parameters["seed"] == 7  # --set wins over the file and the default
     assert parameters["quantile"] == 0.5  # the file wins over the default
     assert parameters["title"] == "From TOML"
-    assert parameters["hubs"] == ["D0202", "D0303"]
+    assert parameters["hubs"] == ["DEMO002", "DEMO003"]
     assert parameters["correction"] is None
     assert (parameters["lisa"], parameters["permutations"]) == (False, 19)
     assert (parameters["method"], parameters["alpha"]) == ("hotspots", 0.1)

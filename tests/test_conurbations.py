@@ -22,7 +22,7 @@ def strip(codes):
     )
 
 
-def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
+def test_the_old_merge_chains_four_sharing_a_group_and_the_default_does_not():
     areas = strip(list("abcde"))
     clusters = selections_from_mapping(
         {
@@ -34,7 +34,8 @@ def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
             "e": [("concentration", "jobs", "games")],
         }
     )
-    merged = gc.merge_conurbations(areas, graph=gc.contiguity(areas), clusters=clusters).table
+    graph = gc.contiguity(areas)
+    merged = gc.merge_conurbations(areas, graph=graph, clusters=clusters, method="components").table
     assert len(merged) == 1
     row = merged.iloc[0]
     assert set(row["members"].split(";")) == {"a", "b", "c", "d"}
@@ -45,9 +46,21 @@ def test_a_chain_of_four_sharing_a_group_is_one_conurbation():
     assert row.geometry.geom_type == "Polygon"
     # with the measure required to match, c (firms) breaks the chain into a–b and d alone
     strict = gc.merge_conurbations(
-        areas, graph=gc.contiguity(areas), clusters=clusters, match="measure_group"
+        areas, graph=graph, clusters=clusters, match="measure_group", method="components"
     ).table
     assert [set(m.split(";")) for m in strict["members"]] == [{"a", "b"}]
+    # the default scores the links: c-d share all they have (1.0), a-b and b-c half (0.5);
+    # c-d merge, then a-b; the two pairs are tied only by b-c, 0.5 over a pair: 0.25 < 0.3
+    default = gc.merge_conurbations(areas, graph=graph, clusters=clusters)
+    assert sorted(default.table["members"]) == ["a;b", "c;d"]
+    strength = default.links.set_index(["from", "to"])["strength"]
+    assert strength.to_dict() == {
+        ("c", "d"): 1.0,
+        ("a", "b"): 0.5,
+        ("b", "c"): 0.5,
+        ("d", "e"): 0.0,
+    }
+    assert default.links.set_index(["from", "to"]).loc[("b", "c"), "conurbation"] == ""
 
 
 def test_touching_clusters_without_a_shared_group_stay_apart():
@@ -271,3 +284,128 @@ def test_underscore_measure_and_group_names_merge_and_round_trip(tmp_path):
         found.metrics.sort_values(keys).reset_index(drop=True),
         check_dtype=False,
     )
+
+
+# --------------------------------------------------------------------------- the default rule
+
+
+def grid(cells):
+    return gpd.GeoDataFrame(
+        {"name": [c.upper() for c in cells]},
+        index=pd.Index(list(cells), name="area"),
+        geometry=[box(x, y, x + 1, y + 1) for x, y in cells.values()],
+        crs=27700,
+    )
+
+
+def symmetric_flows(shares, codes, residents=1000.0):
+    """Each pair's share of the pair's commuters crossing (half each way); the rest stay home."""
+    rows, sent = [], dict.fromkeys(codes, 0.0)
+    for (a, b), share in shares.items():
+        rows += [(a, b, share * residents), (b, a, share * residents)]
+        sent[a] += share * residents
+        sent[b] += share * residents
+    rows += [(code, code, residents - out) for code, out in sent.items()]
+    return pd.DataFrame(rows, columns=["origin", "destination", "count"])
+
+
+def test_two_blocs_joined_by_one_weak_link_split_and_a_strong_pair_stays():
+    # bloc a-b-c, bloc d-e-f; b touches d (the one link between them); g-h far away
+    areas = grid(
+        {"a": (0, 0), "b": (1, 0), "c": (0, 1), "d": (2, 0), "e": (3, 0), "f": (3, 1)}
+        | {"g": (10, 0), "h": (11, 0)}
+    )
+    film, music = ("concentration", "jobs", "film"), ("growth", "jobs", "music")
+    tv = ("concentration", "jobs", "tv")
+    clusters = selections_from_mapping(
+        {c: [film, music] for c in "abc"}
+        | {c: [film, tv] for c in "def"}
+        | {"g": [film]}
+        | {"h": [film]}
+    )
+    strong = dict.fromkeys([("a", "b"), ("a", "c"), ("b", "c"), ("d", "e"), ("d", "f")], 0.06)
+    strong |= {("e", "f"): 0.06, ("g", "h"): 0.06, ("b", "d"): 0.02}
+    flows = symmetric_flows(strong, areas.index)
+    graph = gc.contiguity(areas)
+    merged = gc.merge_conurbations(areas, graph=graph, clusters=clusters, flows=flows)
+    assert sorted(merged.table["members"]) == ["a;b;c", "d;e;f", "g;h"]
+    links = merged.links.set_index(["from", "to"])
+    # the bridge is a kept link (strength (0.4/3 + 0.3 * 0.4) / 0.7), but it joins nothing
+    assert links.loc[("b", "d"), "strength"] == pytest.approx((0.4 / 3 + 0.3 * 0.4) / 0.7)
+    assert links.loc[("b", "d"), "kept"] and links.loc[("b", "d"), "conurbation"] == ""
+    assert links.loc[("b", "d"), "why"] == (
+        "share film (concentration, jobs); 2.0% of commuters; profiles unknown "
+        f"-> strength {links.loc[('b', 'd'), 'strength']:.2f}, kept"
+    )
+    assert links.loc[("g", "h"), "conurbation"] != ""
+    row = merged.table.set_index("members").loc["a;b;c"]
+    assert row["core_sectors"] == "film; music" and row["strength"] == 1.0
+    assert row["links"].count("1.00") == 3
+    # the 0.1 merge chains the blocs through the one link; louvain is seeded
+    naive = gc.merge_conurbations(
+        areas, graph=graph, clusters=clusters, flows=flows, method="components", hubs=None
+    )
+    assert "a;b;c;d;e;f" in set(naive.table["members"])
+    louvain = [
+        gc.merge_conurbations(
+            areas, graph=graph, clusters=clusters, flows=flows, method="louvain", seed=5
+        ).table
+        for _ in range(2)
+    ]
+    pd.testing.assert_frame_equal(louvain[0], louvain[1])
+    assert merged.params["method"] == "cohesion" and merged.params["flows"] is True
+
+
+def test_hubs_are_found_named_or_none():
+    # x ties the pair p1-p2 to the pair q1-q2, which do not touch each other
+    areas = grid({"x": (5, 5), "p1": (4, 5), "p2": (4, 6), "q1": (6, 5), "q2": (6, 6)})
+    clusters = selections_from_mapping(
+        {code: [("concentration", "jobs", "film")] for code in areas.index}
+    )
+    graph = gc.contiguity(areas)
+    found = gc.merge_conurbations(areas, graph=graph, clusters=clusters)
+    assert found.hubs == ["x"] and found.params["hubs"] == "auto"
+    assert sorted(found.table["members"]) == ["p1;p2", "q1;q2"]
+    assert "hubs kept out (found from the links): x" in found.table["rule"].iloc[0]
+    none = gc.merge_conurbations(areas, graph=graph, clusters=clusters, hubs=None)
+    assert none.hubs == [] and none.table["n_members"].tolist() == [5]
+    named = gc.merge_conurbations(areas, graph=graph, clusters=clusters, hubs=["p1"])
+    assert named.hubs == ["p1"] and "p1" not in named.table["members"].iloc[0].split(";")
+    with pytest.raises(InputError, match="hubs name areas that are not in the graph"):
+        gc.merge_conurbations(areas, graph=graph, clusters=clusters, hubs=["nowhere"])
+    with pytest.raises(InputError, match="a list of area codes"):
+        gc.merge_conurbations(areas, graph=graph, clusters=clusters, hubs="x")
+    with pytest.raises(InputError, match="not one of"):
+        gc.merge_conurbations(areas, graph=graph, clusters=clusters, method="ward")
+
+
+def test_run_takes_commuting_as_a_table_or_a_csv_and_writes_the_links(tmp_path):
+    region = gc.datasets.demo_region(seed=0)
+    codes = region.areas.index
+    graph = gc.contiguity(region.areas)
+    pairs = {
+        (a, b): 0.04
+        for a, b in zip(
+            graph.adjacency.index.get_level_values(0),
+            graph.adjacency.index.get_level_values(1),
+            strict=True,
+        )
+        if a < b
+    }
+    flows = symmetric_flows(pairs, codes, residents=10_000.0)
+    path = tmp_path / "flows.csv"
+    flows.to_csv(path, index=False)
+    by_table = gc.run(region.areas, region.counts, lisa=False, flows=flows)
+    by_path = gc.run(region.areas, region.counts, lisa=False, flows=str(path))
+    by_config = gc.run(region.areas, region.counts, gc.Config(lisa=False, flows=str(path)))
+    for result in (by_table, by_path, by_config):
+        assert result.links["why"].str.contains("% of commuters").all()
+        assert result.merged.params["flows"] is True
+    pd.testing.assert_frame_equal(by_table.links, by_path.links)
+    pd.testing.assert_frame_equal(by_table.links, by_config.links)
+    without = gc.run(region.areas, region.counts, lisa=False)
+    assert without.links["why"].str.contains("commuting unknown").all()
+    planted = set(region.planted["conurbation"])
+    assert any(set(m.split(";")) == planted for m in by_table.conurbations["members"])
+    with pytest.raises(InputError, match="commuting file not found"):
+        gc.run(region.areas, region.counts, lisa=False, flows=str(tmp_path / "none.csv"))

@@ -22,7 +22,7 @@ from geoclusters.errors import MissingExtraError, OutputError
 from geoclusters.pipeline import write_maps
 
 SRC = Path(gc.__file__).resolve().parents[1]
-TABLES = ["areas", "clusters", "conurbations", "summary", "provenance", "fields"]
+TABLES = ["areas", "clusters", "links", "conurbations", "summary", "provenance", "fields"]
 
 
 @pytest.fixture(scope="module")

@@ -71,6 +71,10 @@ _EXPORTS: dict[str, str] = {
     "Detection": "detect",
     "Conurbations": "conurbations",
     "membership": "conurbations",
+    "move_flows": "conurbations",
+    "read_census_flows": "conurbations",
+    "sensitivity": "sensitivity",
+    "Sensitivity": "sensitivity",
     "Provenance": "provenance",
     "fingerprint": "provenance",
     # results
@@ -97,7 +101,13 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, distributed, sources, taxonomy
     from .areas import read_areas, validate_areas
-    from .conurbations import Conurbations, membership, merge_conurbations
+    from .conurbations import (
+        Conurbations,
+        membership,
+        merge_conurbations,
+        move_flows,
+        read_census_flows,
+    )
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
     from .crosswalks import areal_lookup, crosswalk, population_lookup, read_lookup
     from .detect import (

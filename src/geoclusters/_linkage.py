@@ -30,7 +30,7 @@ The strength of a link is a weighted mean of three scores in [0, 1]:
 A missing score (no commuting data, no counts) is left out of the mean and the
 other weights are rescaled, and the ``why`` sentence says so.
 
-This module is private: :func:`geoclusters.merge_conurbations` will call it.
+This module is private: :func:`geoclusters.merge_conurbations` calls it.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ import pandas as pd
 from .counts import TOTAL, validate_counts
 from .errors import InputError, check_choice, check_policy
 from .measures import location_quotients, prepare
-from .provenance import ATTRS_KEY, Provenance, attach
 
 DEFAULT_WEIGHTS: dict[str, float] = {"shared": 0.4, "flow": 0.3, "similarity": 0.3}
 """Weights of the three scores in a link's strength (rescaled over the scores known)."""
@@ -82,7 +81,9 @@ _NOT_PLACES = {"-8", "888888888", "999999999"}
 # --------------------------------------------------------------------------- commuting data
 
 
-def read_census_flows(path: str | os.PathLike) -> pd.DataFrame:
+def read_census_flows(
+    path: str | os.PathLike, *, return_excluded: bool = False
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, float]]:
     """Read an ONS Census 2021 origin-destination table of commuting (ODWP01EW and alike).
 
     The file's columns are, in order: residence code and label, workplace code
@@ -95,12 +96,14 @@ def read_census_flows(path: str | os.PathLike) -> pd.DataFrame:
     ----------
     path : str or path-like
         The CSV (gzip is read transparently).
+    return_excluded : bool, default False
+        Also return the number of people left out, by reason.
 
     Returns
     -------
-    pandas.DataFrame
-        ``origin`` (residence), ``destination`` (workplace), ``count``; the
-        number of people left out, by reason, is in ``attrs["excluded"]``.
+    pandas.DataFrame or (pandas.DataFrame, dict)
+        ``origin`` (residence), ``destination`` (workplace), ``count``; with
+        ``return_excluded``, also ``{reason: people left out}``.
 
     Raises
     ------
@@ -131,7 +134,8 @@ def read_census_flows(path: str | os.PathLike) -> pd.DataFrame:
             "count": values[commuters].to_numpy(dtype=float),
         }
     )
-    out.attrs["excluded"] = {str(k): float(v) for k, v in excluded.items()}
+    if return_excluded:
+        return out, {str(k): float(v) for k, v in excluded.items()}
     return out
 
 
@@ -147,7 +151,8 @@ def move_flows(
     weight: str | None = "weight",
     within: Literal["diagonal", "spread"] = "diagonal",
     unmatched: Literal["raise", "warn", "ignore"] = "raise",
-) -> pd.DataFrame:
+    return_unmatched: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, float]]:
     """Move an origin-destination table onto other areas through a weighted lookup.
 
     A flow ``i -> j`` goes to ``A -> B`` in proportion ``w(i, A) * w(j, B)``:
@@ -175,14 +180,16 @@ def move_flows(
         Where a unit's internal flow goes.
     unmatched : {"raise", "warn", "ignore"}, default "raise"
         What to do with flows whose origin or destination the lookup lacks;
-        with ``"warn"`` and ``"ignore"`` they are left out (their total is in
-        ``attrs["unmatched"]``).
+        with ``"warn"`` and ``"ignore"`` they are left out.
+    return_unmatched : bool, default False
+        Also return what was left out: ``{"rows": flows, "count": people}``
+        (empty when nothing was).
 
     Returns
     -------
-    pandas.DataFrame
+    pandas.DataFrame or (pandas.DataFrame, dict)
         ``origin, destination, count`` on the target areas, self-flows
-        included.
+        included; with ``return_unmatched``, also what was left out.
 
     Raises
     ------
@@ -280,7 +287,8 @@ def move_flows(
         .groupby(["origin", "destination"], as_index=False)["count"]
         .sum()
     )
-    out.attrs["unmatched"] = moved_out
+    if return_unmatched:
+        return out, moved_out
     return out
 
 
@@ -316,20 +324,23 @@ def link_table(
         Tidy counts with all-industry totals, for the profile similarity:
         either already in the two periods of the sector groups (the first
         output of :func:`geoclusters.measures.prepare`), or raw, in which case
-        the groups and periods recorded in the selections' provenance are
-        applied. ``None`` leaves similarity out.
+        the groups and periods of the detection are applied. ``None`` leaves
+        similarity out.
     graph : libpysal.graph.Graph
         Neighbours over the area codes; its weights are ignored.
-    selections : pandas.DataFrame
-        Selections from a detector (columns ``area, criterion, measure,
-        group``; a ``name`` column is used in the sentences), or an object
-        with a ``.selections`` table. Every area in it is a cluster area.
+    selections : Detection or pandas.DataFrame
+        What a detector selected: a :class:`~geoclusters.detect.Detection`
+        (which also says which periods and groups the counts are in) or a
+        selections table (columns ``area, criterion, measure, group``; a
+        ``name`` column is used in the sentences). Every area in it is a
+        cluster area.
     flows : pandas.DataFrame, optional
         Commuting on the same areas (``origin, destination, count``, e.g. from
         :func:`move_flows`), self-flows included. ``None`` leaves flow out.
     periods : pair of str, optional
-        First and second period; read from the selections' provenance by
-        default. Only the second is used (the LQs of the profiles).
+        First and second period of ``counts``; the detection's by default
+        (required with counts and a plain selections table). Only the second
+        is used (the LQs of the profiles).
     weights : mapping, optional
         Weights of ``shared``, ``flow`` and ``similarity`` in the strength;
         :data:`DEFAULT_WEIGHTS` by default; a score left out weighs 0.
@@ -348,8 +359,8 @@ def link_table(
         businesses); publishing (growth, businesses)"``), ``n_shared``,
         ``shared_score``, ``flow`` (share of the pair's commuters who cross
         between them), ``flow_score``, ``similarity``, ``strength``, ``kept``
-        and ``why``. ``attrs`` holds the provenance and the ``clusters``
-        (every cluster area, linked or not).
+        and ``why``. The cluster areas (linked or not) are the areas of
+        ``selections``.
 
     Raises
     ------
@@ -357,7 +368,7 @@ def link_table(
         If the selections lack columns or name areas outside the graph, or an
         option is out of range.
     """
-    # a detection result object carries its selections; the table itself works too
+    detection = selections if hasattr(selections, "selections") else None
     selections = getattr(selections, "selections", selections)
     _require_columns(selections, ["area", "criterion", "measure", "group"], "selections")
     given = DEFAULT_WEIGHTS if weights is None else weights
@@ -384,7 +395,7 @@ def link_table(
     names = _names(selections)
     specialisms = _specialisms(selections)
     pairs = _neighbour_pairs(graph, codes)
-    profiles = None if counts is None else _profiles(counts, selections, periods)
+    profiles = None if counts is None else _profiles(counts, detection, periods)
     commuting = None if flows is None else _pair_flows(flows, pairs)
 
     records = []
@@ -426,19 +437,6 @@ def link_table(
     links = pd.DataFrame(records, columns=LINK_COLUMNS)
     links = links.sort_values(["strength", "from", "to"], ascending=[False, True, True])
     links = links.reset_index(drop=True)
-    parameters = {
-        "weights": weights,
-        "flow_scale": flow_scale,
-        "min_strength": min_strength,
-        "periods": periods,
-        "similarity": "cosine of log LQ" if counts is not None else None,
-        "flow": flows is not None,
-    }
-    inputs = {"selections": selections[["area", "criterion", "measure", "group"]]}
-    if flows is not None:
-        inputs["flows"] = flows
-    attach(links, Provenance.record("link_table", parameters, **inputs))
-    links.attrs["clusters"] = list(codes)
     return links
 
 
@@ -519,28 +517,26 @@ def _neighbour_pairs(graph, codes: pd.Index) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def _periods(selections: pd.DataFrame, periods) -> tuple[str, str] | None:
+def _profiles(counts: pd.DataFrame, detection, periods) -> pd.DataFrame:
+    """Log LQs of every area over every measure and group, second period."""
     if periods is not None:
         start, end = (str(p) for p in periods)
-        return start, end
-    parameters = selections.attrs.get(ATTRS_KEY, {}).get("parameters", {})
-    if "start" in parameters and "end" in parameters:
-        return str(parameters["start"]), str(parameters["end"])
-    return None
-
-
-def _profiles(counts: pd.DataFrame, selections: pd.DataFrame, periods) -> pd.DataFrame:
-    """Log LQs of every area over every measure and group, second period."""
-    span = _periods(selections, periods)
-    if span is None:
+    elif detection is not None:
+        start, end = str(detection.start), str(detection.end)
+    else:
         raise InputError(
             "cannot tell which period of the counts the profiles are in",
-            fix="pass periods=(first, second), or selections carrying their provenance",
+            fix="pass periods=(first, second), or the Detection itself instead of its selections",
         )
-    start, end = span
     counts = validate_counts(counts)
     if end not in set(counts["period"]):
-        parameters = selections.attrs.get(ATTRS_KEY, {}).get("parameters", {})
+        if detection is None:
+            raise InputError(
+                f"the counts have no period {end!r}: they are raw, and a selections table does "
+                "not say how to group and average them",
+                fix="pass the counts of geoclusters.prepare, or the Detection itself",
+            )
+        parameters = detection.params
         counts, start, end = prepare(
             counts, parameters.get("groups", "nesta2016"), parameters.get("periods", (start, end))
         )
@@ -621,7 +617,7 @@ def find_hubs(
     links : pandas.DataFrame
         The output of :func:`link_table`.
     clusters : iterable of str, optional
-        Every cluster area; ``links.attrs["clusters"]`` by default.
+        Every cluster area; the areas in the links by default.
     min_bloc : int, default 2
         Smallest piece that counts as a bloc.
     min_blocs : int, default 2
@@ -689,7 +685,7 @@ def cohesive_conurbations(
     *,
     method: Literal["cohesion", "louvain", "components"] = "cohesion",
     hubs: Iterable[str] | Literal["auto"] | None = "auto",
-    min_strength: float | None = None,
+    min_strength: float = DEFAULT_MIN_STRENGTH,
     linkage: Literal["member", "geometric", "average", "single"] = "member",
     max_members: int | None = 8,
     max_diameter: int | None = 2,
@@ -728,17 +724,16 @@ def cohesive_conurbations(
     links : pandas.DataFrame
         The output of :func:`link_table`.
     clusters : iterable of str, optional
-        Every cluster area; ``links.attrs["clusters"]`` (or the areas in the
-        links) by default.
+        Every cluster area, linked or not; the areas in the links by default.
     method : {"cohesion", "louvain", "components"}, default "cohesion"
         The rule, see above.
     hubs : "auto", iterable of str or None, default "auto"
         ``"auto"`` finds them with :func:`find_hubs` (options in
         ``hub_options``); codes name them by hand; ``None`` keeps none out.
-    min_strength : float, optional
-        Smallest tie that merges (``"cohesion"``); the links' ``kept`` column
-        is used as given when ``None``, and otherwise links weaker than this
-        are not kept.
+    min_strength : float, default 0.3
+        Weakest link that is kept (the links' ``kept`` column is recomputed:
+        a shared group and this strength), and smallest tie that merges
+        (``"cohesion"``).
     linkage : {"member", "geometric", "average", "single"}, default "member"
         The tie between two groups (``"cohesion"``).
     max_members : int or None, default 8
@@ -762,18 +757,17 @@ def cohesive_conurbations(
         Indexed by cluster area (a partition: every area in exactly one
         group): ``group`` (0, 1, … by size), ``size``, ``conurbation``
         (``"C1"``, ``"C2"``, … for groups of at least ``min_members``, else
-        ``""``) and ``hub``. ``attrs`` holds the provenance and the ``hubs``.
+        ``""``) and ``hub`` (kept out of every merge).
     """
     check_choice("method", method, METHODS)
     check_choice("linkage", linkage, LINKAGES)
-    if min_strength is not None and not 0 <= min_strength <= 1:
+    if not 0 <= min_strength <= 1:
         raise InputError(f"min_strength is a strength in [0, 1], got {min_strength!r}")
     for name, value in (("max_members", max_members), ("max_diameter", max_diameter)):
         if value is not None and value < 1:
             raise InputError(f"{name} must be at least 1 or None, got {value!r}")
     codes = _clusters(links, clusters)
-    if min_strength is not None:
-        links = links.assign(kept=(links["n_shared"] > 0) & (links["strength"] >= min_strength))
+    links = links.assign(kept=(links["n_shared"] > 0) & (links["strength"] >= min_strength))
     if isinstance(hubs, str) and hubs != "auto":
         raise InputError(
             f"hubs={hubs!r}: pass 'auto', None or a list of area codes", fix=f"hubs=[{hubs!r}]"
@@ -807,40 +801,13 @@ def cohesive_conurbations(
             set(piece) for c in communities for piece in nx.connected_components(graph.subgraph(c))
         ]
     else:
-        floor = _min_strength(links) if min_strength is None else min_strength
-        groups = _agglomerate(graph, floor, linkage, max_members, max_diameter)
-    table = _partition(groups, codes, hub_list, min_members)
-    parameters = {
-        "method": method,
-        "hubs": hubs if hubs is None or isinstance(hubs, str) else hub_list,
-        "min_strength": _min_strength(links) if min_strength is None else min_strength,
-        "linkage": linkage,
-        "max_members": max_members,
-        "max_diameter": max_diameter,
-        "min_members": min_members,
-        "resolution": resolution,
-        "seed": seed,
-        "hub_options": dict(hub_options or {}),
-    }
-    attach(
-        table,
-        Provenance.record(
-            "cohesive_conurbations", parameters, links=links[["from", "to", "strength", "kept"]]
-        ),
-    )
-    table.attrs["hubs"] = hub_list
-    return table
-
-
-def _min_strength(links: pd.DataFrame) -> float:
-    """The ``min_strength`` the links were kept with."""
-    parameters = links.attrs.get(ATTRS_KEY, {}).get("parameters", {})
-    return float(parameters.get("min_strength", DEFAULT_MIN_STRENGTH))
+        groups = _agglomerate(graph, min_strength, linkage, max_members, max_diameter)
+    return _partition(groups, codes, hub_list, min_members)
 
 
 def _clusters(links: pd.DataFrame, clusters) -> list[str]:
     if clusters is None:
-        clusters = links.attrs.get("clusters") or pd.concat([links["from"], links["to"]]).unique()
+        clusters = pd.concat([links["from"], links["to"]]).unique()
     codes = sorted({str(c) for c in clusters})
     stray = sorted((set(links["from"].astype(str)) | set(links["to"].astype(str))) - set(codes))
     if stray:

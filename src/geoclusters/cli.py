@@ -548,13 +548,14 @@ def _load_outputs(directory: Path):
         for column in frame.columns:
             if frame[column].dtype == object and column != frame.geometry.name:
                 frame[column] = frame[column].fillna("")
-    import pandas as pd
+    links_path = directory / "links.csv"
+    if links_path.exists():
+        links = read_csv(links_path, dtype={"from": str, "to": str})
+    else:  # a run written before links were scored
+        import pandas as pd
 
-    conurbations = Conurbations(
-        table=table,
-        metrics=merged_metrics,
-        links=pd.DataFrame(columns=["area", "neighbour", "shared"]),
-    )
+        links = pd.DataFrame(columns=["from", "to", "shared", "flow", "strength", "kept", "why"])
+    conurbations = Conurbations(table=table, metrics=merged_metrics, links=links)
     return areas, clusters, conurbations, provenance, metrics, lisa
 
 
@@ -598,6 +599,9 @@ def _report(arguments) -> int:
     )
     print(path)
     return 0
+
+
+# --------------------------------------------------------------------------- sensitivity
 
 
 if __name__ == "__main__":

@@ -58,6 +58,16 @@ def _missing_counts(name: str, value: Any) -> Any:
     return check_policy(name, value, MISSING_COUNTS) if value in ("error", "report") else value
 
 
+def _link_weights(name: str, value: Any) -> tuple[float, ...]:
+    weights = tuple(value)
+    if len(weights) != 3 or any(w < 0 for w in weights) or not sum(weights) > 0:
+        raise ConfigError(
+            f"{name}={value!r} must be three non-negative weights, not all zero",
+            fix=f"write {name} = [0.4, 0.3, 0.3] (shared groups, commuting, likeness)",
+        )
+    return weights
+
+
 @dataclass(frozen=True)
 class Config:
     """Every parameter of a run, with the Nesta 2016 defaults.
@@ -116,6 +126,30 @@ class Config:
         Report and map title.
     notes : tuple of str
         Caveats carried into the provenance and the report.
+    conurbation_method : {"cohesion", "louvain", "components"}
+        How conurbations are built from the links between clusters
+        (:func:`geoclusters.merge_conurbations` ``method``); ``"components"``
+        is the 0.1 merge.
+    flows : str or None
+        Path of a commuting CSV (``origin, destination, count`` on the area
+        codes) for the link strengths; ``run(..., flows=table)`` passes a
+        table instead.
+    find_hubs : bool
+        With no ``hubs`` named, find hubs from the links (``True``), or keep
+        none out (``False``).
+    min_strength : float
+        Weakest link between clusters that may join a conurbation, in [0, 1].
+    link_weights : tuple of float
+        Weights of the shared-groups, commuting and profile-likeness scores in
+        a link's strength (shared, flow, similarity).
+    max_diameter : int or None
+        Most kept links between two members of a conurbation.
+    max_members : int or None
+        Largest conurbation.
+    sensitivity_runs : int
+        Re-run detection and merging this many times over perturbed counts
+        and the parameter grid (:func:`geoclusters.sensitivity`); 0 (the
+        default) skips it.
 
     Raises
     ------
@@ -176,6 +210,24 @@ class Config:
     notes: tuple[str, ...] = setting((), help="caveats for the provenance and the report")
     scheduler: str | None = setting(None, help="Dask scheduler address")
     workers: int | None = setting(None, low=1, help="local Dask workers")
+    conurbation_method: str = setting(
+        "cohesion",
+        choices=("cohesion", "louvain", "components"),
+        help="conurbations: how clusters are merged",
+    )
+    flows: str | None = setting(
+        None, help="conurbations: commuting CSV (origin, destination, count)"
+    )
+    find_hubs: bool = setting(True, help="conurbations: find hubs from the links")
+    min_strength: float = setting(0.3, low=0, high=1, help="conurbations: weakest link kept")
+    link_weights: tuple[float, ...] = setting(
+        (0.4, 0.3, 0.3),
+        check=_link_weights,
+        help="conurbations: weights of shared groups, commuting and likeness",
+    )
+    max_diameter: int | None = setting(2, low=1, help="conurbations: most links between members")
+    max_members: int | None = setting(8, low=2, help="conurbations: largest conurbation")
+    sensitivity_runs: int = setting(0, low=0, help="robustness re-runs (0: off)")
 
     def __post_init__(self) -> None:
         for name, value in check_fields(self).items():
@@ -281,6 +333,13 @@ class RunResult:
         How many areas and count rows came in, went out and were set aside
         and why, for every input step (``accounting.lines()``); also in
         ``provenance.json``.
+    links : pandas.DataFrame
+        Every pair of neighbouring clusters, scored and explained
+        (``merged.links``: ``from, to, from_name, to_name, shared, flow,
+        similarity, strength, kept, why``, ...); written as ``links.csv``.
+    sensitivity : geoclusters.sensitivity.Sensitivity or None
+        How robust each cluster and conurbation is, with
+        ``sensitivity_runs`` > 0.
     """
 
     areas: gpd.GeoDataFrame
@@ -298,6 +357,8 @@ class RunResult:
     detection: Detection | None = None
     merged: Conurbations | None = None
     accounting: Ledger | None = None
+    links: pd.DataFrame | None = None
+    sensitivity: Any = None
 
     @property
     def synthetic(self) -> bool:
@@ -462,6 +523,14 @@ class RunResult:
             self.areas.join(area_fields), folder, "areas", format
         )
         self.clusters.to_csv(paths["clusters"], index=False)
+        if self.links is not None:
+            paths["links"] = folder / "links.csv"
+            self.links.to_csv(paths["links"], index=False)
+        if self.sensitivity is not None:
+            for part in ("areas", "pairs", "conurbations"):
+                paths[f"sensitivity_{part}"] = folder / f"sensitivity_{part}.csv"
+                table = getattr(self.sensitivity, part)
+                table.to_csv(paths[f"sensitivity_{part}"], index=part == "areas")
         conurbations, conurbation_mapping = self.conurbations, {}
         merged_metrics = self.merged.metrics if self.merged is not None else None
         if merged_metrics is not None and len(merged_metrics):
@@ -565,6 +634,7 @@ def run(
     progress: Progress | None = None,
     *,
     ledger: Ledger | None = None,
+    flows: pd.DataFrame | str | Path | None = None,
     **options: Any,
 ) -> RunResult:
     """Find clusters and conurbations: the whole job in one call.
@@ -586,6 +656,9 @@ def run(
         ``ledger=``); the run adds its own accounts (areas and count rows
         analysed, and set aside and why) and returns it as
         ``RunResult.accounting``.
+    flows : pandas.DataFrame or path, optional
+        Commuting between the areas (``origin, destination, count``), for the
+        strength of the links between clusters; overrides ``config.flows``.
     **options
         Override single parameters of ``config``.
 
@@ -611,7 +684,7 @@ def run(
     config = _config(config, options)
     ledger = Ledger() if ledger is None else ledger
     with _dask_client(config) as client:
-        return _run(areas, counts, config, progress, client, ledger)
+        return _run(areas, counts, config, progress, client, ledger, flows)
 
 
 @contextlib.contextmanager
@@ -631,10 +704,10 @@ def _dask_client(config: Config):
 
 def stages(config: Config) -> int:
     """How many progress messages :func:`run` sends with ``config``."""
-    return 7 if config.lisa else 6
+    return 6 + bool(config.lisa) + bool(config.sensitivity_runs)
 
 
-def _run(areas, counts, config: Config, progress, client, ledger: Ledger) -> RunResult:
+def _run(areas, counts, config: Config, progress, client, ledger: Ledger, flows=None) -> RunResult:
     say = progress or (lambda message: None)
     notes = list(config.notes)
     if areas.attrs.get("synthetic"):
@@ -691,20 +764,49 @@ def _run(areas, counts, config: Config, progress, client, ledger: Ledger) -> Run
         lisa = _lisa(area_metrics, graph, config, client)
 
     say("merging clusters into conurbations")
-    merged = merge_conurbations(
-        areas,
-        table,
-        graph,
-        clusters,
-        match=config.match,
-        sectors=config.sectors,
-        hubs=config.hubs,
-        hub_min_links=config.hub_min_links,
-        min_members=config.min_members,
-        periods=(start, end),
-        _validated=True,
-    )
+    if flows is None and config.flows is not None:
+        flows = _read_flows(config.flows)
+    elif isinstance(flows, str | Path):
+        flows = _read_flows(flows)
+    options = _conurbation_options(config, flows)
+    merged = merge_conurbations(areas, table, graph, detection, **options, _validated=True)
     conurbations = merged.table
+    sensitivity = None
+    if config.sensitivity_runs:
+        from .sensitivity import sensitivity as robustness
+
+        say(f"re-running {config.sensitivity_runs} times for robustness")
+        detector = {
+            "nesta2016": {"quantile": config.quantile, "top_n": config.top_n},
+            "thresholds": {
+                "lq_min": config.lq_min,
+                "count_min": config.count_min,
+                "lq_change_min": config.lq_change_min,
+            },
+            "hotspots": {
+                "statistic": config.statistic,
+                "variable": config.variable,
+                "correction": config.correction,
+                "alpha": config.alpha,
+                "permutations": config.permutations,
+                "seed": config.seed,
+            },
+        }[config.method]
+        sensitivity = robustness(
+            areas,
+            counts,
+            graph,
+            runs=config.sensitivity_runs,
+            seed=config.seed or 0,
+            method=config.method,
+            options=detector,
+            groups=groups,
+            periods=periods,
+            flows=flows,
+            conurbations=options,
+            progress=progress is not None,
+            _validated=True,
+        )
     members = membership(areas, conurbations)
 
     keep = ["name", *(c for c in ("data",) if c in areas.columns)]
@@ -739,7 +841,36 @@ def _run(areas, counts, config: Config, progress, client, ledger: Ledger) -> Run
         detection=detection,
         merged=merged,
         accounting=ledger,
+        links=merged.links,
+        sensitivity=sensitivity,
     )
+
+
+def _conurbation_options(config: Config, flows) -> dict[str, Any]:
+    """The options of merge_conurbations a config sets."""
+    shared, flow, similarity = config.link_weights
+    return {
+        "flows": flows,
+        "method": config.conurbation_method,
+        "weights": {"shared": shared, "flow": flow, "similarity": similarity},
+        "min_strength": config.min_strength,
+        "max_diameter": config.max_diameter,
+        "max_members": config.max_members,
+        "hubs": config.hubs or ("auto" if config.find_hubs else None),
+        "seed": config.seed or 0,
+        "match": config.match,
+        "sectors": config.sectors,
+        "hub_min_links": config.hub_min_links,
+        "min_members": config.min_members,
+    }
+
+
+def _read_flows(path) -> pd.DataFrame:
+    """A commuting CSV: ``origin, destination, count``."""
+    try:
+        return pd.read_csv(path, dtype={"origin": str, "destination": str})
+    except FileNotFoundError as error:
+        raise InputError(f"commuting file not found: {path}") from error
 
 
 def _with_no_data(out: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -956,11 +1087,30 @@ def describe(config: Config, start: str, end: str, report=None) -> str:
     )
     if report is not None and getattr(report, "islands", None):
         graph += f" Areas without neighbours: {len(report.islands)}."
+    if config.conurbation_method == "components":
+        rule = "each conurbation is a connected set of such links"
+    else:
+        weights = ", ".join(map(str, config.link_weights))
+        rule = (
+            "each link is scored by the groups the two share, the commuting between them and "
+            f"how alike their sector profiles are (weights {weights}); links of strength {config.min_strength} or more are kept, and "
+            + (
+                "conurbations are communities of the kept links (Louvain, seeded)"
+                if config.conurbation_method == "louvain"
+                else f"clusters merge, strongest ties first, only while every member stays within "
+                f"{config.max_diameter} kept links of every other (at most {config.max_members} "
+                "members), so that one weak link cannot chain two blocs"
+            )
+        )
+    if config.hubs:
+        hubs = f"; hubs kept out of merges: {', '.join(config.hubs)}"
+    elif config.find_hubs and config.conurbation_method != "components":
+        hubs = "; hubs (areas that alone tie separate blocs) are found from the links and kept out"
+    else:
+        hubs = ""
     merging = (
         "Neighbouring clusters that share a specialised sector group (in concentration or in "
-        "growth) are merged into conurbations: each conurbation is a connected set of such links"
-        + (f"; hubs kept out of merges: {', '.join(config.hubs)}" if config.hubs else "")
-        + "."
+        f"growth) are merged into conurbations: {rule}{hubs}."
     )
     lq = (
         "The location quotient of a sector in an area is its share of the area's businesses (or "
