@@ -1093,7 +1093,8 @@ def describe(config: Config, start: str, end: str, report=None) -> str:
         weights = ", ".join(map(str, config.link_weights))
         rule = (
             "each link is scored by the groups the two share, the commuting between them and "
-            f"how alike their sector profiles are (weights {weights}); links of strength {config.min_strength} or more are kept, and "
+            f"how alike their sector profiles are (weights {weights}); links of strength "
+            f"{config.min_strength} or more are kept, and "
             + (
                 "conurbations are communities of the kept links (Louvain, seeded)"
                 if config.conurbation_method == "louvain"
