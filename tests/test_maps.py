@@ -23,7 +23,7 @@ from matplotlib.colors import to_rgba
 from pyproj import Transformer
 from shapely.geometry import Point, box
 
-from geoclusters import maps
+from geoclusters import _offline, maps
 from geoclusters.errors import InputError
 
 LISA = [
@@ -371,7 +371,8 @@ def test_interactive_map_features_and_popups(tmp_path):
     assert g00["businesses:content LQ change"] == "-8.0%"
     assert g00["employment:services count"] == "–"  # NaN shown as a dash, JSON stays valid
     assert g00["LISA businesses:content"] == "High-High"
-    assert by_code["G22"]["properties"]["LISA businesses:content"] == "–"  # missing label
+    # a missing label (an island, a missing value) is "no data", as on every map and table
+    assert by_code["G22"]["properties"]["LISA businesses:content"] == "no data"
     to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
     for feature in features:
         assert feature["geometry"]["type"] == "Polygon"
@@ -390,7 +391,11 @@ def test_interactive_map_features_and_popups(tmp_path):
     assert {"name", "code", "type", "conurbation", "businesses:content LQ change"} <= set(
         area_popup[0]
     )
-    assert html.count("bindPopup") == 2
+    # the inlined Leaflet has "bindPopup" too: count the layers' own calls
+    assert len(re.findall(r"geo_json_\w+\.bindPopup\(", html)) == 2
+    # one file that works offline: no script or stylesheet from the web
+    assert _offline.external_references(html) == []
+    assert "L.map(" in html and "leaflet" in html.lower()
 
     assert len(con_layer["features"]) == 1
     members = con_layer["features"][0]["properties"]["members"]

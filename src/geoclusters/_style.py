@@ -8,6 +8,17 @@ from typing import Any
 
 import pandas as pd
 
+from ._labels import (
+    COLD,
+    HIGH_HIGH,
+    HIGH_LOW,
+    HOT,
+    LOW_HIGH,
+    LOW_LOW,
+    NOT_SIGNIFICANT,
+    normalise_label,
+)
+
 #: The cluster types, in legend order.
 CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
 
@@ -24,22 +35,28 @@ TYPE_COLOURS: dict[str, str] = {
     "no data": "#ffffff",
 }
 
-#: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
+#: GeoDa's LISA cluster-map colours, keyed by the label vocabulary, in GeoDa's legend order.
 LISA_COLOURS: dict[str, str] = {
-    "ns": "#eeeeee",
-    "HH": "#ff0000",
-    "LL": "#0000ff",
-    "LH": "#a7adf9",
-    "HL": "#f4ada8",
+    NOT_SIGNIFICANT: "#eeeeee",
+    HIGH_HIGH: "#ff0000",
+    LOW_LOW: "#0000ff",
+    LOW_HIGH: "#a7adf9",
+    HIGH_LOW: "#f4ada8",
 }
 
-LISA_NAMES = {
-    "ns": "not significant",
-    "HH": "High-High",
-    "LL": "Low-Low",
-    "LH": "Low-High",
-    "HL": "High-Low",
-}
+#: Local G (hot and cold spot) colours, as in GeoDa's local G cluster map.
+G_COLOURS: dict[str, str] = {NOT_SIGNIFICANT: "#eeeeee", HOT: "#ff0000", COLD: "#0000ff"}
+
+#: Areas without a label (islands, missing values) are drawn white as "no data".
+NO_DATA_COLOUR = "#ffffff"
+
+
+def label_colour(label: object) -> str:
+    """The fill colour of a cluster label in any spelling (``"HH"``, ``"ns"``, ``None`` ...)."""
+    label = normalise_label(label)
+    return LISA_COLOURS.get(label) or G_COLOURS.get(label) or NO_DATA_COLOUR
+
+
 #: Printed in every title (and the report) when the data are synthetic.
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
 
@@ -132,4 +149,5 @@ def lisa_pairs(lisa: pd.DataFrame | None) -> list[tuple[str, str]]:
 def lisa_labels(lisa: pd.DataFrame, measure: str, group: str, index: Iterable[str]) -> pd.Series:
     """The LISA labels of one measure and group, on ``index``."""
     rows = lisa[(lisa["measure"] == measure) & (lisa["group"] == group)]
-    return rows.set_index(rows["area"].astype(str))["label"].reindex(pd.Index(index).astype(str))
+    labels = rows.set_index(rows["area"].astype(str))["label"]
+    return labels.reindex(pd.Index(index).astype(str)).map(normalise_label)
