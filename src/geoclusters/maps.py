@@ -57,6 +57,7 @@ from ._style import (
     SHOWN_METRICS,
     SYNTHETIC_LABEL,
     TYPE_COLOURS,
+    cartography,
     is_synthetic,
     lisa_labels,
     lisa_pairs,
@@ -170,81 +171,6 @@ def _resolve_extent(
     minx, miny, maxx, maxy = areas.loc[codes].total_bounds
     pad = 0.05 * max(maxx - minx, maxy - miny)
     return minx - pad, miny - pad, maxx + pad, maxy + pad
-
-
-def _crs_note(areas: gpd.GeoDataFrame, scaled: bool = False) -> str:
-    epsg = areas.crs.to_epsg() if areas.crs is not None else None
-    crs = f"EPSG:{epsg}" if epsg else (areas.crs.name if areas.crs is not None else "no CRS")
-    return f"North up · {crs}" + ("" if scaled else " · not to scale")
-
-
-def _metres_per_unit(crs: Any) -> float | None:
-    """Metres per CRS unit of a projected CRS; None for degrees or no CRS."""
-    if crs is None or not crs.is_projected:
-        return None
-    try:
-        return float(crs.axis_info[0].unit_conversion_factor)
-    except (AttributeError, IndexError, TypeError):
-        return None
-
-
-def _cartography(ax: Axes, areas: gpd.GeoDataFrame, *, note: bool = True) -> None:
-    """A scale bar (projected CRS only), a north arrow and the CRS note.
-
-    The scale bar sits at the lower right and the arrow at the upper left:
-    on a map of Great Britain both corners are sea, and elsewhere they are
-    the corners a reader looks at last.
-    """
-    metres = _metres_per_unit(areas.crs)
-    scaled = False
-    if metres is not None:
-        try:
-            from matplotlib_scalebar.scalebar import ScaleBar
-        except ImportError:  # pragma: no cover - the maps extra brings it
-            ScaleBar = None
-        if ScaleBar is not None:
-            bar = ScaleBar(
-                metres,
-                units="m",
-                location="lower right",
-                length_fraction=0.2,
-                box_alpha=0.75,
-                font_properties={"size": 7},
-                border_pad=0.5,
-            )
-            bar.set_gid("scale_bar")
-            ax.add_artist(bar)
-            scaled = True
-    ax.annotate(
-        "N",
-        xy=(0.04, 0.985),
-        xytext=(0.04, 0.90),
-        xycoords="axes fraction",
-        textcoords="axes fraction",
-        ha="center",
-        va="center",
-        fontsize=9,
-        fontweight="bold",
-        arrowprops={
-            "facecolor": "#222222",
-            "edgecolor": "none",
-            "width": 3,
-            "headwidth": 9,
-            "headlength": 8,
-        },
-        gid="north_arrow",
-    )
-    if note:
-        ax.text(
-            0.0,
-            0.0,
-            _crs_note(areas, scaled),
-            transform=ax.transAxes,
-            fontsize=7,
-            color="#555555",
-            ha="left",
-            va="bottom",
-        )
 
 
 def _short_name(name: str, keep: int = 3) -> str:
@@ -421,7 +347,7 @@ def typology_map(
         fontsize=8,
         title_fontsize=9,
     )
-    _cartography(ax, areas)
+    cartography(ax, areas)
 
     if zoom is not None:
         _inset(ax, areas, colours, drawn, zoom)
@@ -709,7 +635,7 @@ def lisa_map(
             frameon=False,
             fontsize=7,
         )
-    _cartography(ax, areas, note=legend)
+    cartography(ax, areas, note=legend)
     return fig
 
 
@@ -1123,7 +1049,7 @@ def lisa_panel(
     )
     ax_values.set_axis_off()
     ax_values.set_title(f"{name}", fontsize=10)
-    _cartography(ax_values, areas, note=False)
+    cartography(ax_values, areas, note=False)
 
     known = shown.dropna()
     sub = _as_graph(graph)
@@ -1166,7 +1092,7 @@ def lisa_panel(
     ax_p.legend(
         handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7
     )
-    _cartography(ax_p, areas, note=False)
+    cartography(ax_p, areas, note=False)
     fig.suptitle(titled(title or f"Local Moran's I: {name}", is_synthetic(areas)), fontsize=12)
     return fig
 
