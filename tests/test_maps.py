@@ -443,7 +443,7 @@ def test_projected_maps_have_a_scale_bar_and_north_arrow():
     bars = [a for a in ax.artists if isinstance(a, ScaleBar)]
     assert len(bars) == 1 and bars[0].get_gid() == "scale_bar"
     assert bars[0].dx == 1.0 and bars[0].units == "m"  # EPSG:27700 is in metres
-    assert [t for t in ax.texts if t.get_gid() == "north_arrow"][0].get_text() == "N"
+    assert next(t for t in ax.texts if t.get_gid() == "north_arrow").get_text() == "N"
     note = " ".join(t.get_text() for t in ax.texts)
     assert "EPSG:27700" in note and "not to scale" not in note
     # the legend sits outside the data, right of the map
@@ -572,9 +572,11 @@ def test_moran_scatterplot_of_esda_coloured_by_cluster():
     fig = maps.moran_scatterplot(lisa, correction=None)
     assert slope_of(fig) == pytest.approx(esda.Moran(lisa.y, w).I, abs=1e-10)
     quadrant = {1: "High-High", 2: "Low-High", 3: "Low-Low", 4: "High-Low"}
-    expected = pd.Series(
-        [quadrant[int(q)] if p <= 0.05 else "not significant" for q, p in zip(lisa.q, lisa.p_sim)]
-    ).value_counts()
+    labels = [
+        quadrant[int(q)] if p <= 0.05 else "not significant"
+        for q, p in zip(lisa.q, lisa.p_sim, strict=True)
+    ]
+    expected = pd.Series(labels).value_counts()
     for label, count in expected.items():
         points = [c for c in fig.axes[0].collections if c.get_gid() == f"points:{label}"]
         assert len(points) == 1 and len(points[0].get_offsets()) == count
