@@ -655,6 +655,14 @@ def test_write_maps_formats_dpi_focus_and_offline_html(tmp_path):
     assert _offline.external_references(html) == []
     assert "APPROXIMATION: counts moved from other areas." in html
     assert "other note" not in html
+    # the page opens on the focus areas: fitBounds around the two squares, in lon/lat
+    # (the last call wins: explore fits the whole layer first)
+    calls = re.findall(r"fitBounds\(\s*(\[\[[-\d.,\s\[\]]*?\]\])", html, re.S)
+    bounds = json.loads(calls[-1])
+    to_lonlat = Transformer.from_crs(27700, 4326, always_xy=True)
+    west, south = to_lonlat.transform(ORIGIN[0] - 100, ORIGIN[1] - 100)
+    assert bounds[0][0] == pytest.approx(south, abs=1e-3)
+    assert bounds[0][1] == pytest.approx(west, abs=1e-3)
     with pytest.raises(InputError):
         write_maps(areas, path=tmp_path, formats=("jpg",))
     with pytest.raises(InputError):

@@ -697,7 +697,8 @@ def lisa_maps(
         )
     box = _resolve_extent(areas, extent)
     bounds = box or areas.total_bounds
-    ncols = ncols or min(3, len(found))
+    # four panels read better as two by two than as three and one
+    ncols = ncols or (2 if len(found) == 4 else min(3, len(found)))
     nrows = _math.ceil(len(found) / ncols)
     width, height = _map_figsize(bounds)
     panel = 4.2
@@ -1148,6 +1149,7 @@ def interactive_map(
     path: str | Path | None = None,
     notes: Iterable[str] = (),
     tiles: bool = True,
+    focus: Sequence[float] | Iterable[str] | None = None,
 ) -> folium.Map:
     """An interactive (Leaflet) map of the typology, one popup per area, that works offline.
 
@@ -1178,6 +1180,9 @@ def interactive_map(
         Show the OpenStreetMap basemap. The tiles are the only part that comes
         from the web: offline they stay blank and the polygons, popups and
         legend work as usual.
+    focus : sequence, optional
+        Area codes (or a bounding box in the areas' CRS) the map opens on,
+        e.g. Kent's TTWAs; every area is still on the map.
 
     Returns
     -------
@@ -1259,6 +1264,13 @@ def interactive_map(
             name="Conurbations",
         )
     folium.LayerControl(collapsed=False).add_to(fmap)
+    box = _resolve_extent(areas, focus)
+    if box is not None:
+        from pyproj import Transformer
+
+        to_lonlat = Transformer.from_crs(areas.crs, 4326, always_xy=True)
+        west, south, east, north = to_lonlat.transform_bounds(*box)
+        fmap.fit_bounds([[south, west], [north, east]])
 
     heading = titled(title or "Industry cluster typology", is_synthetic(areas))
     from html import escape

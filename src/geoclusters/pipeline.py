@@ -421,7 +421,7 @@ def write_maps(
     focus : sequence, optional
         Area codes (or a bounding box in the areas' CRS) to zoom on: also
         writes ``map_focus.<format>``, the typology of that part only, e.g.
-        Kent's TTWAs.
+        Kent's TTWAs; ``map.html`` opens on them.
     inset : sequence, optional
         Area codes (or a bounding box) drawn enlarged in an inset of ``map``,
         e.g. London's local authorities.
@@ -475,6 +475,7 @@ def write_maps(
         lisa=lisa,
         title=title,
         notes=notes,
+        focus=focus,
         path=paths["interactive_map"],
     )
     return paths

@@ -385,8 +385,8 @@ def _cluster_table(
             [
                 f'<span class="code">{_e(code)}</span>',
                 _e(row["name"]),
-                _swatch(str(row["cluster_type"])),
-                _e(row.get("conurbation", "") or "–"),
+                f'<span class="type">{_swatch(str(row["cluster_type"]))}</span>',
+                _conurbation_cell(row.get("conurbation", "")),
                 _e("; ".join(concentration) or "–"),
                 _e("; ".join(growth) or "–"),
                 _metrics_html(lookup, code, chosen),
@@ -405,6 +405,18 @@ def _cluster_table(
             "Selected by",
         ],
         rows,
+    )
+
+
+def _conurbation_cell(name: Any) -> str:
+    """A conurbation's first members and how many more; the full list is in its own table."""
+    if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name):
+        return "–"
+    members = str(name).split(" – ")
+    if len(members) <= 4:
+        return _e(name)
+    return (
+        f'<span title="{_e(name)}">{_e(" – ".join(members[:3]))} + {len(members) - 3} more</span>'
     )
 
 
