@@ -667,3 +667,28 @@ def test_write_maps_formats_dpi_focus_and_offline_html(tmp_path):
         write_maps(areas, path=tmp_path, formats=("jpg",))
     with pytest.raises(InputError):
         write_maps(areas, path=tmp_path, dpi=0)
+
+
+def test_zoomed_map_names_areas_and_the_conurbation_part_in_view(ttwa_path):
+    ttwa = gpd.read_file(ttwa_path).set_index("ttwa11cd").rename(columns={"ttwa11nm": "name"})
+    by_name = pd.Series(ttwa.index, index=ttwa["name"])
+    ttwa["cluster_type"] = "none"
+    # a long conurbation from Brighton to Bedford whose own label point lies outside Kent
+    members = ["Brighton", "Crawley", "Guildford and Aldershot", "Reading", "Luton", "Bedford"]
+    conurbation = gpd.GeoDataFrame(
+        {"name": [" – ".join(members)]},
+        geometry=[ttwa.loc[by_name[members]].geometry.union_all()],
+        crs=ttwa.crs,
+    )
+    kent = by_name[["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton", "Medway"]]
+    fig = maps.typology_map(ttwa, conurbation, extent=list(kent), label_areas=True)
+    ax = fig.axes[0]
+    named = {t.get_text().replace("\n", " ") for t in ax.texts if t.get_gid() == "area_label"}
+    assert {"Tunbridge Wells", "Hastings", "Eastbourne", "Brighton", "Medway"} <= named
+    assert "Leeds" not in named
+    label = [t for t in ax.texts if t.get_text().startswith("Brighton – Crawley")]
+    assert len(label) == 1
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    x, y = label[0].xy
+    assert x0 <= x <= x1 and y0 <= y <= y1
+    assert conurbation.geometry[0].contains(Point(x, y))

@@ -250,6 +250,7 @@ def typology_map(
     label_conurbations: bool = True,
     extent: Sequence[float] | Iterable[str] | None = None,
     inset: Sequence[float] | Iterable[str] | None = None,
+    label_areas: bool = False,
 ) -> Figure:
     """Map the cluster typology, with conurbations outlined and labelled.
 
@@ -280,6 +281,9 @@ def typology_map(
         A dense part of the map (a bounding box or area codes, as ``extent``)
         drawn again, enlarged, in an inset at the right of the map, with its
         frame marked on the main map: London on a map of local authorities.
+    label_areas : bool, default False
+        Name the areas in view (when at most 40 are): for a zoomed map
+        (``extent``), where names help and fit.
 
     Returns
     -------
@@ -352,9 +356,43 @@ def typology_map(
     if zoom is not None:
         _inset(ax, areas, colours, drawn, zoom)
 
+    if label_areas:
+        _label_areas(ax, areas)
     if drawn is not None and label_conurbations:
         _label_conurbations(ax, drawn, legend)
     return fig
+
+
+def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> None:
+    """Each area's name at a point of it in view, small, when few enough are in view."""
+    import matplotlib.patheffects as pe
+    from shapely.geometry import box as _box
+
+    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+    view = _box(xmin, ymin, xmax, ymax)
+    names = areas["name"].astype(str) if "name" in areas else areas.index.astype(str)
+    points = []
+    for code, geometry in areas.geometry.items():
+        if geometry is None or geometry.is_empty or not geometry.intersects(view):
+            continue
+        visible = geometry.intersection(view)
+        if visible.area < 0.004 * view.area:
+            continue
+        points.append((visible.representative_point(), names[code]))
+    if len(points) > most:
+        return
+    for point, name in points:
+        ax.annotate(
+            textwrap.fill(name, 14),
+            xy=(point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="#333333",
+            path_effects=[pe.withStroke(linewidth=2, foreground="white")],
+            zorder=4.5,
+            gid="area_label",
+        )
 
 
 def _outline(ax: Axes, drawn: gpd.GeoDataFrame, gid: str | None = None) -> None:
@@ -414,12 +452,21 @@ def _label_conurbations(ax: Axes, drawn: gpd.GeoDataFrame, legend: Any) -> None:
     order = drawn.geometry.area.sort_values(ascending=False).index
     xmin, xmax = ax.get_xlim()
     ymin, ymax = ax.get_ylim()
+    from shapely.geometry import box as _box
+
+    view = _box(xmin, ymin, xmax, ymax)
     points = []
     for key in order:
-        point = drawn.geometry[key].representative_point()
-        if xmin <= point.x <= xmax and ymin <= point.y <= ymax:
-            text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
-            points.append((point.x, point.y, text, str(drawn.loc[key, "name"])))
+        geometry = drawn.geometry[key]
+        point = geometry.representative_point()
+        if not view.contains(point):
+            # zoomed in: label the part in view, so a conurbation is never left nameless
+            visible = geometry.intersection(view)
+            if visible.is_empty or visible.area < 0.02 * view.area:
+                continue
+            point = visible.representative_point()
+        text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
+        points.append((point.x, point.y, text, str(drawn.loc[key, "name"])))
     placed = _place_labels(ax, [(x, y, text) for x, y, text, _ in points])
     shown = {t.get_text() for t in placed}
     missing = [(x, y, name) for x, y, text, name in points if text not in shown]

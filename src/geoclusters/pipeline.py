@@ -465,7 +465,9 @@ def write_maps(
     if focus is not None:
         heading = f"{title or 'Industry cluster typology'} (detail)"
         save(
-            typology_map(areas, conurbations, title=heading, extent=focus), "focus_map", "map_focus"
+            typology_map(areas, conurbations, title=heading, extent=focus, label_areas=True),
+            "focus_map",
+            "map_focus",
         )
     paths["interactive_map"] = out / "map.html"
     interactive_map(

@@ -300,7 +300,11 @@ def _figures(
     if focus is not None:
         parts.append(
             _figure(
-                _png(typology_map(areas, conurbations, extent=focus, title="Detail")),
+                _png(
+                    typology_map(
+                        areas, conurbations, extent=focus, title="Detail", label_areas=True
+                    )
+                ),
                 "Detail map of the focus areas",
                 f"{mark}Detail of the chosen areas, at a larger scale; conurbations named.",
             )
