@@ -482,7 +482,7 @@ def test_conurbations_that_do_not_fit_are_numbered():
     )
     from matplotlib.figure import Figure
 
-    small = Figure(figsize=(3.0, 3.0))
+    small = Figure(figsize=(4.0, 4.0))
     fig = maps.typology_map(areas, conurbations, ax=small.add_subplot())
     texts = [t.get_text() for t in fig.axes[0].texts]
     named = [t for t in texts if t.startswith("A very long")]

@@ -181,24 +181,27 @@ def _short_name(name: str, keep: int = 3) -> str:
     return " – ".join(members[:keep]) + f" + {len(members) - keep} more"
 
 
-def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
+def _place_labels(
+    ax: Axes, points: list[tuple[float, float, str]], avoid: Iterable[Any] = ()
+) -> list:
     """Annotate points, nudging each label off the ones already placed.
 
     Greedy: try the point itself, then rings of offsets around it, and keep the
     first spot whose box overlaps no earlier label and stays inside the axes.
     When nothing fits the label is left out: an unreadable pile of labels helps
-    nobody, and the conurbation table names every conurbation.
+    nobody, and the conurbation table names every conurbation. ``avoid`` are
+    artists already drawn (area names, the north arrow) that labels keep off.
     """
     import matplotlib.patheffects as pe
 
     offsets = [(0.0, 0.0)]
-    for radius in (18, 36, 54):
+    for radius in (10, 18, 36, 54):
         for angle in range(90, 450, 45):
             rad = math.radians(angle)
             offsets.append((radius * math.cos(rad), radius * math.sin(rad)))
     ax.figure.draw_without_rendering()
     axes_box = ax.get_window_extent()
-    placed_boxes: list = []
+    placed_boxes: list = [artist.get_window_extent() for artist in avoid]
     texts = []
     for x, y, text in points:
         annotation = None
@@ -356,14 +359,14 @@ def typology_map(
     if zoom is not None:
         _inset(ax, areas, colours, drawn, zoom)
 
-    if label_areas:
-        _label_areas(ax, areas)
+    named = _label_areas(ax, areas) if label_areas else []
     if drawn is not None and label_conurbations:
-        _label_conurbations(ax, drawn, legend)
+        arrow = [t for t in ax.texts if t.get_gid() == "north_arrow"]
+        _label_conurbations(ax, drawn, legend, avoid=[*named, *arrow])
     return fig
 
 
-def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> None:
+def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> list:
     """Each area's name at a point of it in view, small, when few enough are in view."""
     import matplotlib.patheffects as pe
     from shapely.geometry import box as _box
@@ -380,8 +383,8 @@ def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> None:
             continue
         points.append((visible.representative_point(), names[code]))
     if len(points) > most:
-        return
-    for point, name in points:
+        return []
+    return [
         ax.annotate(
             textwrap.fill(name, 14),
             xy=(point.x, point.y),
@@ -393,6 +396,8 @@ def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> None:
             zorder=4.5,
             gid="area_label",
         )
+        for point, name in points
+    ]
 
 
 def _outline(ax: Axes, drawn: gpd.GeoDataFrame, gid: str | None = None) -> None:
@@ -446,7 +451,9 @@ def _inset(
     return inner
 
 
-def _label_conurbations(ax: Axes, drawn: gpd.GeoDataFrame, legend: Any) -> None:
+def _label_conurbations(
+    ax: Axes, drawn: gpd.GeoDataFrame, legend: Any, avoid: Iterable[Any] = ()
+) -> None:
     """Names where they fit, numbers (listed beside the map) where they do not."""
     # biggest first, so the largest conurbations keep the spot on their polygon
     order = drawn.geometry.area.sort_values(ascending=False).index
@@ -467,18 +474,22 @@ def _label_conurbations(ax: Axes, drawn: gpd.GeoDataFrame, legend: Any) -> None:
             point = visible.representative_point()
         text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
         points.append((point.x, point.y, text, str(drawn.loc[key, "name"])))
-    placed = _place_labels(ax, [(x, y, text) for x, y, text, _ in points])
+    avoid = list(avoid)
+    placed = _place_labels(ax, [(x, y, text) for x, y, text, _ in points], avoid)
     shown = {t.get_text() for t in placed}
     missing = [(x, y, name) for x, y, text, name in points if text not in shown]
     if not missing:
         return
-    numbered = _place_labels(ax, [(x, y, str(i)) for i, (x, y, _) in enumerate(missing, 1)])
-    keyed = {t.get_text() for t in numbered}
-    lines = [
-        f"{i}  {textwrap.shorten(name, 60, placeholder=' …')}"
-        for i, (_, _, name) in enumerate(missing, 1)
-        if str(i) in keyed
-    ]
+    # numbered one at a time, so the numbers on the map run 1, 2, 3 ... without gaps
+    taken = [*avoid, *placed]
+    lines = []
+    for x, y, name in missing:
+        number = str(len(lines) + 1)
+        found = _place_labels(ax, [(x, y, number)], taken)
+        if found:
+            taken.extend(found)
+            lines.append(f"{number}  {textwrap.shorten(name, 60, placeholder=' …')}")
+    keyed = lines
     if lines:
         ax.annotate(
             "Conurbations by number\n" + "\n".join(lines),
