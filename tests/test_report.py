@@ -500,3 +500,16 @@ def test_report_lists_only_the_chosen_methods_parameters(tmp_path):
     shown = re.findall(r"<tr><td><code>([^<]+)</code>", parameters)
     assert shown == ["method", "quantile", "top_n", "permutations", "permutations_used", "lisa"]
     assert "Left out" in parameters and "<code>lq_min</code>" in parameters
+
+
+def test_cluster_table_keeps_to_the_column(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), provenance()
+    ).read_text(encoding="utf-8")
+    clusters = section(html, "clusters")
+    # fixed columns whose widths add up to the page's column, long group names may wrap
+    widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', clusters)]
+    assert len(widths) == 8 and sum(widths) == 100
+    assert '<table class="fixed">' in clusters
+    assert "businesses:<wbr>content" in clusters

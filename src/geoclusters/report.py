@@ -122,9 +122,24 @@ def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> dict[
     return flat
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = ()) -> str:
-    """An HTML table; cells are already-escaped HTML."""
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    numeric: Iterable[int] = (),
+    widths: Iterable[int] | None = None,
+) -> str:
+    """An HTML table; cells are already-escaped HTML.
+
+    With ``widths`` (percentages) the columns are fixed and long cells wrap
+    inside them, so a wide table keeps to the page's column.
+    """
     numeric = set(numeric)
+    columns = (
+        "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>"
+        if widths is not None
+        else ""
+    )
+    fixed = ' class="fixed"' if widths is not None else ""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "\n".join(
         "<tr>"
@@ -136,8 +151,8 @@ def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = (
         for row in rows
     )
     return (
-        f'<div class="scroll"><table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n'
-        "</tbody>\n</table></div>"
+        f'<div class="scroll"><table{fixed}>{columns}\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table></div>"
     )
 
 
@@ -195,6 +210,11 @@ def _metric_line(values: Mapping[str, float], measure: str, group: str) -> str:
         if metric in values
     ]
     return f"<b>{_e(pair_label(measure, group))}</b>: {_e(' · '.join(parts))}"
+
+
+def _breakable(text: str) -> str:
+    """Escaped ``measure:group`` text that may wrap after the colon in a narrow column."""
+    return _e(text).replace(":", ":<wbr>")
 
 
 def _swatch(cluster_type: str) -> str:
@@ -391,8 +411,8 @@ def _cluster_table(
                 _e(row["name"]),
                 f'<span class="type">{_swatch(str(row["cluster_type"]))}</span>',
                 _conurbation_cell(row.get("conurbation", "")),
-                _e("; ".join(concentration) or "–"),
-                _e("; ".join(growth) or "–"),
+                _breakable("; ".join(concentration) or "–"),
+                _breakable("; ".join(growth) or "–"),
                 _metrics_html(lookup, code, chosen),
                 "<br>".join(by) or "–",
             ]
@@ -409,6 +429,7 @@ def _cluster_table(
             "Selected by",
         ],
         rows,
+        widths=(10, 10, 10, 13, 14, 11, 18, 14),
     )
 
 
