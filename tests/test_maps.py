@@ -692,3 +692,24 @@ def test_zoomed_map_names_areas_and_the_conurbation_part_in_view(ttwa_path):
     x, y = label[0].xy
     assert x0 <= x <= x1 and y0 <= y <= y1
     assert conurbation.geometry[0].contains(Point(x, y))
+
+
+def test_moran_scatterplot_coloured_by_a_column_of_labels():
+    areas = grid_areas()
+    graph = Graph.build_contiguity(areas, rook=False)
+    values = lq("businesses", "content", areas)
+    labels = areas["lisa_businesses_content"]  # old spellings and a missing label
+    fig = maps.moran_scatterplot(values, graph, result=labels)
+    counts = {
+        c.get_gid(): len(c.get_offsets())
+        for c in fig.axes[0].collections
+        if (c.get_gid() or "").startswith("points:")
+    }
+    assert counts["points:High-High"] == 3 and counts["points:Low-Low"] == 3
+    assert counts["points:not significant"] == 7
+    # the area without a label is still drawn, hollow, as "no data"
+    assert counts["points:no data"] == 1
+    assert sum(counts.values()) == 16
+    face = to_rgba(maps.LISA_COLOURS["High-High"])
+    high = next(c for c in fig.axes[0].collections if c.get_gid() == "points:High-High")
+    assert tuple(high.get_facecolors()[0]) == pytest.approx(face)

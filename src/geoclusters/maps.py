@@ -553,6 +553,11 @@ def _result_labels(
         undefined = np.isnan(p.to_numpy())
         labels[undefined] = NO_DATA
         return pd.Series(labels, index=ids, dtype=object), p
+    if isinstance(result, pd.Series):
+        # labels already, indexed by area code (a column, or one group of RunResult.lisa)
+        labels = result.map(normalise_label)
+        labels.index = pd.Index(result.index).astype(str)
+        return labels.astype(object), None
     cluster = getattr(result, "cluster", None)
     ids = getattr(result, "ids", None)
     if cluster is None or ids is None:
@@ -854,8 +859,9 @@ def moran_scatterplot(
         By default "Moran scatterplot: <values.name>".
     labels : mapping or iterable, optional
         Areas to label: a mapping code → text, or codes (labelled with the code).
-    result : LocalResult or esda.Moran_Local, optional
-        Colour the points by their cluster label in GeoDa's colours
+    result : LocalResult, esda.Moran_Local or pandas.Series, optional
+        Colour the points by their cluster label (a Series of labels indexed
+        by area code will do, e.g. one group of ``RunResult.lisa``) in GeoDa's colours
         (significant High-High red, ..., not significant grey), as splot does.
     alpha : float, default 0.05
     correction : {"fdr", "bonferroni", None}, default "fdr"
@@ -953,6 +959,18 @@ def moran_scatterplot(
                     gid=f"points:{key}",
                     zorder=3 if key != NOT_SIGNIFICANT else 2,
                 )
+        unlabelled = ~np.isin(point_labels, list(palette)) & ~islands
+        if unlabelled.any():
+            ax.scatter(
+                z[unlabelled],
+                lag[unlabelled],
+                s=14,
+                facecolors="none",
+                edgecolors="#888888",
+                linewidths=0.6,
+                label=f"{NO_DATA} ({int(unlabelled.sum())})",
+                gid=f"points:{NO_DATA}",
+            )
     else:
         ax.scatter(z[~islands], lag[~islands], s=16, color="#3b6ea8", alpha=0.75, linewidths=0)
     if islands.any():

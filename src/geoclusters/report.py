@@ -29,6 +29,7 @@ from ._style import (
     SYNTHETIC_LABEL,
     TYPE_COLOURS,
     is_synthetic,
+    lisa_labels,
     lisa_pairs,
     metric_lookup,
     metrics_of,
@@ -356,7 +357,12 @@ def _figures(
                 known = values.dropna()
                 if len(known) < len(values):
                     left_out.append(f"{values.name}: {len(values) - len(known)}")
-                moran_scatterplot(known, graph.subgraph(known.index), ax=ax)
+                clusters = (
+                    lisa_labels(lisa, measure, group, known.index)
+                    if (measure, group) in set(lisas)
+                    else None
+                )
+                moran_scatterplot(known, graph.subgraph(known.index), ax=ax, result=clusters)
             note = (
                 " Areas without a value were left out (" + "; ".join(left_out) + ")."
                 if left_out
@@ -368,7 +374,13 @@ def _figures(
                     "Moran scatterplots",
                     f"{mark}Moran scatterplots of the location quotients: standardised value "
                     "against the mean of the neighbours (row-standardised); the slope of the "
-                    f"red line is Moran's I.{note}",
+                    "red line is Moran's I."
+                    + (
+                        " Points are coloured by their LISA cluster, as on the maps."
+                        if lisas
+                        else ""
+                    )
+                    + note,
                 )
             )
     return "\n".join(parts)
