@@ -464,6 +464,10 @@ def test_inset_enlarges_a_dense_part():
     assert len(insets) == 1
     x0, x1 = insets[0].get_xlim()
     assert x0 == pytest.approx(ORIGIN[0] - 100) and x1 == pytest.approx(ORIGIN[0] + 2100)
+    # the inset says how much it enlarges, and carries no axis labels
+    factor = float(insets[0].get_title(loc="left").removeprefix("enlarged ×"))
+    assert factor > 1.0
+    assert insets[0].get_xlabel() == "" and insets[0].get_ylabel() == ""
     # the main map keeps the whole grid, with the inset's frame drawn on it
     main = fig.axes[0]
     assert main.get_xlim()[1] >= ORIGIN[0] + 4000

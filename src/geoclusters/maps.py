@@ -447,7 +447,14 @@ def _inset(
             zorder=6,
         )
     )
-    inner.set_title("inset", fontsize=8, loc="left")
+    inner.set_xlabel("")
+    inner.set_ylabel("")
+    fig = ax.figure
+    fig.draw_without_rendering()
+    # how much larger the inset draws a kilometre than the main map does
+    main_scale = ax.get_window_extent().width / (ax.get_xlim()[1] - ax.get_xlim()[0])
+    inner_scale = inner.get_window_extent().width / (maxx - minx)
+    inner.set_title(f"enlarged ×{inner_scale / main_scale:.1f}", fontsize=8, loc="left")
     return inner
 
 
