@@ -475,6 +475,13 @@ def test_inset_enlarges_a_dense_part():
     frames = [p for p in main.patches if p.get_width() == pytest.approx(1100)]
     assert len(frames) == 1
 
+    # a conurbation inside the inset is named there, not on the crowded main map
+    fig = maps.typology_map(areas, grid_conurbations(areas), inset=CONURBATION)
+    inner = next(ax for ax in fig.axes[0].child_axes if ax.get_gid() == "inset")
+    first = CON_NAME.split(" – ")[0]
+    assert [t for t in inner.texts if first in t.get_text()]
+    assert not [t for t in fig.axes[0].texts if first in t.get_text()]
+
 
 def test_conurbations_that_do_not_fit_are_numbered():
     areas = grid_areas()

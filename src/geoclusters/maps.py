@@ -356,13 +356,21 @@ def typology_map(
     )
     cartography(ax, areas)
 
-    if zoom is not None:
-        _inset(ax, areas, colours, drawn, zoom)
+    inner = _inset(ax, areas, colours, drawn, zoom) if zoom is not None else None
 
     named = _label_areas(ax, areas) if label_areas else []
     if drawn is not None and label_conurbations:
+        on_main = drawn
+        if inner is not None:
+            from shapely.geometry import box as _box
+
+            # conurbations of the dense part are named in the inset, where they fit
+            inside = drawn.geometry.representative_point().within(_box(*zoom)).to_numpy()
+            if inside.any():
+                _label_conurbations(inner, drawn[inside], None)
+            on_main = drawn[~inside]
         arrow = [t for t in ax.texts if t.get_gid() == "north_arrow"]
-        _label_conurbations(ax, drawn, legend, avoid=[*named, *arrow])
+        _label_conurbations(ax, on_main, legend, avoid=[*named, *arrow])
     return fig
 
 
@@ -485,7 +493,7 @@ def _label_conurbations(
     placed = _place_labels(ax, [(x, y, text) for x, y, text, _ in points], avoid)
     shown = {t.get_text() for t in placed}
     missing = [(x, y, name) for x, y, text, name in points if text not in shown]
-    if not missing:
+    if not missing or legend is None:
         return
     # numbered one at a time, so the numbers on the map run 1, 2, 3 ... without gaps
     taken = [*avoid, *placed]
