@@ -962,7 +962,7 @@ def moran_scatterplot(
         palette = _palette(pd.Series(point_labels))
         for key, colour in palette.items():
             chosen = (point_labels == key) & ~islands
-            if chosen.any() or key != NOT_SIGNIFICANT:
+            if chosen.any():
                 ax.scatter(
                     z[chosen],
                     lag[chosen],
