@@ -130,8 +130,8 @@ def permutations_needed(
     --------
     >>> permutations_needed(218, correction="fdr")
     499
-    >>> permutations_needed(218, correction="bonferroni")
-    9999
+    >>> permutations_needed(218, correction="bonferroni")  # 1/5000 <= 0.05/218
+    4999
     """
     for count in _ROUND:
         if count > maximum:
