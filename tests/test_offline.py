@@ -219,3 +219,21 @@ def test_browser_screenshot_shows_the_type_colours(offline_page, tmp_path):
         near = (np.abs(pixels - seen).max(axis=1) <= 6).sum()
         # a 1 km square fills thousands of pixels; a legend swatch a few hundred
         assert near > 2000, (kind, near)
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="needs headless Chromium")
+def test_map_html_written_by_the_library_works_offline_with_its_caveat(tmp_path):
+    from geoclusters.pipeline import write_maps
+
+    areas = _grid.grid_areas(LISA, synthetic=False)
+    note = "APPROXIMATION: TTWA counts were moved from local-authority counts. Details follow."
+    page = write_maps(areas, path=tmp_path / "out", notes=(note,))["interactive_map"]
+    html = page.read_text(encoding="utf-8")
+    assert external_references(html) == []
+    dom = headless(page, tmp_path, "--dump-dom").stdout
+    fills = sorted(fill for fill, _ in drawn_paths(dom))
+    assert fills == sorted(maps.TYPE_COLOURS[t] for row in _grid.TYPES for t in row)
+    caveat = re.search(r'class="caveat"[^>]*>([^<]+)<', dom)
+    assert caveat is not None
+    assert caveat.group(1).startswith("APPROXIMATION: TTWA counts were moved")

@@ -379,3 +379,137 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert count_colour(pixels, TYPE_COLOURS[kind]) > 5000, kind
     # and the synthetic banner's red frame is there
     assert count_colour(pixels, "#b00000") > 500
+
+
+# ----------------------------------------------------------- links, robustness, focus
+
+
+class Sensitivity:
+    """The shape of ``RunResult.sensitivity``: areas, pairs and conurbation stability."""
+
+    def __init__(self, areas: gpd.GeoDataFrame):
+        share = np.linspace(0.0, 1.0, len(areas))
+        self.areas = pd.DataFrame(
+            {
+                "name": areas["name"],
+                "runs": 12,
+                "cluster_share": share,
+                "concentration_share": share / 2,
+                "growth_share": share / 2,
+                "both_share": 0.0,
+                "robust": share >= 0.75,
+            },
+            index=areas.index,
+        )
+        self.pairs = pd.DataFrame(columns=["a", "b", "together"])
+        self.conurbations = pd.DataFrame(
+            {"conurbation": ["C1"], "members": [";".join(CONURBATION)], "stability": [0.75]}
+        )
+
+
+def links_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "from": ["G00", "G01", "G30"],
+            "to": ["G01", "G11", "G20"],
+            "from_name": ["Area 00", "Area 01", "Area 30"],
+            "to_name": ["Area 01", "Area 11", "Area 20"],
+            "shared": ["businesses:content", "businesses:content", ""],
+            "flow": [0.12, 0.3, 0.01],
+            "similarity": [0.9, 0.8, 0.2],
+            "strength": [0.7, 0.8, 0.1],
+            "kept": [True, True, False],
+            "why": ["shares content", "shares content", "too weak: <0.3"],
+        }
+    )
+
+
+def test_report_links_robustness_and_focus(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html",
+        areas,
+        grid_clusters(areas),
+        grid_conurbations(areas),
+        provenance(),
+        links=links_table(),
+        sensitivity=Sensitivity(areas),
+        focus=["G00", "G11"],
+    ).read_text(encoding="utf-8")
+    links = section(html, "links")
+    assert "Links between clusters" in links
+    rows = re.findall(r"<tr>.*?</tr>", links, re.S)[1:]
+    # kept links first, strongest first; the cut one last, its reason escaped
+    assert [re.search(r"\((G\d\d)\)", r).group(1) for r in rows] == ["G01", "G00", "G30"]
+    assert "0.80" in rows[0] and "yes" in rows[0]
+    assert "no" in rows[2] and "too weak: &lt;0.3" in rows[2]
+
+    robust = section(html, "robustness")
+    assert "How robust" in robust and "12 runs" in robust
+    assert "<b>4</b> areas are clusters in most runs" in robust
+    assert "Area 00, Area 01, Area 11" in robust and "75%" in robust
+    shaded = images(robust)
+    assert len(shaded) == 1 and min(shaded[0].shape[:2]) > 300
+    assert '<a href="#links">' in html and '<a href="#robustness">' in html
+
+    # the focus (detail) map comes right after the typology map
+    assert len(images(section(html, "maps"))) == 3  # typology, detail, LISA (no graph given)
+    assert "Detail of the chosen areas" in section(html, "maps")
+
+
+def test_report_without_links_or_sensitivity_has_no_such_sections(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), provenance()
+    ).read_text(encoding="utf-8")
+    assert 'id="links"' not in html and 'id="robustness"' not in html
+    assert "#links" not in html and "#robustness" not in html
+
+
+def test_report_links_default_to_the_conurbations_links(tmp_path):
+    areas = grid_areas()
+    conurbations = grid_conurbations(areas)
+    # today's shape of Conurbations.links: area, neighbour, shared
+    old = pd.DataFrame({"area": ["G00"], "neighbour": ["G01"], "shared": ["businesses:content"]})
+    conurbations = Conurbations(table=conurbations.table, metrics=conurbations.metrics, links=old)
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), conurbations, provenance()
+    ).read_text(encoding="utf-8")
+    links = section(html, "links")
+    assert 'Area 00 <span class="code">(G00)</span> – Area 01' in links
+
+
+def test_report_lists_only_the_chosen_methods_parameters(tmp_path):
+    areas = grid_areas()
+    record = provenance()
+    record["parameters"] = {
+        "method": "nesta2016",
+        "quantile": 0.75,
+        "top_n": 10,
+        "lq_min": 1.25,
+        "count_min": 0.0,
+        "statistic": "local_moran",
+        "permutations": 199,
+        "permutations_used": 499,
+        "lisa": True,
+    }
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), record
+    ).read_text(encoding="utf-8")
+    parameters = section(html, "parameters")
+    shown = re.findall(r"<tr><td><code>([^<]+)</code>", parameters)
+    assert shown == ["method", "quantile", "top_n", "permutations", "permutations_used", "lisa"]
+    assert "Left out" in parameters and "<code>lq_min</code>" in parameters
+
+
+def test_cluster_table_keeps_to_the_column(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), provenance()
+    ).read_text(encoding="utf-8")
+    clusters = section(html, "clusters")
+    # fixed columns whose widths add up to the page's column, long group names may wrap
+    widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', clusters)]
+    assert len(widths) == 8 and sum(widths) == 100
+    assert '<table class="fixed">' in clusters
+    assert "businesses:<wbr>content" in clusters

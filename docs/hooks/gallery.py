@@ -33,7 +33,8 @@ PICTURES = (".png", ".svg")
 # what each output of a run shows; outputs not listed are captioned by their file name
 CAPTIONS = {
     "map": "Cluster typology: high concentration, high growth or both, with conurbations outlined",
-    "lisa": "Local Moran cluster map (High-High, Low-Low, High-Low, Low-High) of each group",
+    "lisa": "Local Moran cluster maps (High-High, Low-Low, High-Low, Low-High), one per group",
+    "map_focus": "Detail of the focus areas at a larger scale, areas and conurbations named",
     "kent_map": "Kent and Sussex, with London kept out of merges as a hub",
     "kent_map_naive": "Kent and Sussex, naive merge: London absorbs its neighbours",
 }

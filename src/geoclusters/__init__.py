@@ -84,6 +84,8 @@ _EXPORTS: dict[str, str] = {
     # maps and report (the "maps" extra)
     "typology_map": "maps",
     "lisa_map": "maps",
+    "lisa_maps": "maps",
+    "lisa_panel": "maps",
     "moran_scatterplot": "maps",
     "interactive_map": "maps",
     "write_report": "report",
@@ -140,7 +142,14 @@ if TYPE_CHECKING:  # pragma: no cover
         graph_report,
         knn,
     )
-    from .maps import interactive_map, lisa_map, moran_scatterplot, typology_map
+    from .maps import (
+        interactive_map,
+        lisa_map,
+        lisa_maps,
+        lisa_panel,
+        moran_scatterplot,
+        typology_map,
+    )
     from .measures import (
         aggregate_sectors,
         growth,

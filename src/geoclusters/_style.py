@@ -8,6 +8,17 @@ from typing import Any
 
 import pandas as pd
 
+from ._labels import (
+    COLD,
+    HIGH_HIGH,
+    HIGH_LOW,
+    HOT,
+    LOW_HIGH,
+    LOW_LOW,
+    NOT_SIGNIFICANT,
+    normalise_label,
+)
+
 #: The cluster types, in legend order.
 CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
 
@@ -24,22 +35,28 @@ TYPE_COLOURS: dict[str, str] = {
     "no data": "#ffffff",
 }
 
-#: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
+#: GeoDa's LISA cluster-map colours, keyed by the label vocabulary, in GeoDa's legend order.
 LISA_COLOURS: dict[str, str] = {
-    "ns": "#eeeeee",
-    "HH": "#ff0000",
-    "LL": "#0000ff",
-    "LH": "#a7adf9",
-    "HL": "#f4ada8",
+    NOT_SIGNIFICANT: "#eeeeee",
+    HIGH_HIGH: "#ff0000",
+    LOW_LOW: "#0000ff",
+    LOW_HIGH: "#a7adf9",
+    HIGH_LOW: "#f4ada8",
 }
 
-LISA_NAMES = {
-    "ns": "not significant",
-    "HH": "High-High",
-    "LL": "Low-Low",
-    "LH": "Low-High",
-    "HL": "High-Low",
-}
+#: Local G (hot and cold spot) colours, as in GeoDa's local G cluster map.
+G_COLOURS: dict[str, str] = {NOT_SIGNIFICANT: "#eeeeee", HOT: "#ff0000", COLD: "#0000ff"}
+
+#: Areas without a label (islands, missing values) are drawn white as "no data".
+NO_DATA_COLOUR = "#ffffff"
+
+
+def label_colour(label: object) -> str:
+    """The fill colour of a cluster label in any spelling (``"HH"``, ``"ns"``, ``None`` ...)."""
+    label = normalise_label(label)
+    return LISA_COLOURS.get(label) or G_COLOURS.get(label) or NO_DATA_COLOUR
+
+
 #: Printed in every title (and the report) when the data are synthetic.
 SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
 
@@ -132,4 +149,80 @@ def lisa_pairs(lisa: pd.DataFrame | None) -> list[tuple[str, str]]:
 def lisa_labels(lisa: pd.DataFrame, measure: str, group: str, index: Iterable[str]) -> pd.Series:
     """The LISA labels of one measure and group, on ``index``."""
     rows = lisa[(lisa["measure"] == measure) & (lisa["group"] == group)]
-    return rows.set_index(rows["area"].astype(str))["label"].reindex(pd.Index(index).astype(str))
+    labels = rows.set_index(rows["area"].astype(str))["label"]
+    return labels.reindex(pd.Index(index).astype(str)).map(normalise_label)
+
+
+def _crs_note(areas: Any, scaled: bool = False) -> str:
+    epsg = areas.crs.to_epsg() if areas.crs is not None else None
+    crs = f"EPSG:{epsg}" if epsg else (areas.crs.name if areas.crs is not None else "no CRS")
+    return f"North up · {crs}" + ("" if scaled else " · not to scale")
+
+
+def _metres_per_unit(crs: Any) -> float | None:
+    """Metres per CRS unit of a projected CRS; None for degrees or no CRS."""
+    if crs is None or not crs.is_projected:
+        return None
+    try:
+        return float(crs.axis_info[0].unit_conversion_factor)
+    except (AttributeError, IndexError, TypeError):
+        return None
+
+
+def cartography(ax: Any, areas: Any, *, note: bool = True) -> None:
+    """A scale bar (projected CRS only), a north arrow and the CRS note.
+
+    The scale bar sits at the lower right and the arrow at the upper left:
+    on a map of Great Britain both corners are sea, and elsewhere they are
+    the corners a reader looks at last.
+    """
+    metres = _metres_per_unit(areas.crs)
+    scaled = False
+    if metres is not None:
+        try:
+            from matplotlib_scalebar.scalebar import ScaleBar
+        except ImportError:  # pragma: no cover - the maps extra brings it
+            ScaleBar = None
+        if ScaleBar is not None:
+            bar = ScaleBar(
+                metres,
+                units="m",
+                location="lower right",
+                length_fraction=0.2,
+                box_alpha=0.75,
+                font_properties={"size": 7},
+                border_pad=0.5,
+            )
+            bar.set_gid("scale_bar")
+            ax.add_artist(bar)
+            scaled = True
+    ax.annotate(
+        "N",
+        xy=(0.04, 0.985),
+        xytext=(0, -30),
+        xycoords="axes fraction",
+        textcoords="offset points",
+        ha="center",
+        va="center",
+        fontsize=9,
+        fontweight="bold",
+        arrowprops={
+            "facecolor": "#222222",
+            "edgecolor": "none",
+            "width": 3,
+            "headwidth": 9,
+            "headlength": 8,
+        },
+        gid="north_arrow",
+    )
+    if note:
+        ax.text(
+            0.0,
+            0.0,
+            _crs_note(areas, scaled),
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#555555",
+            ha="left",
+            va="bottom",
+        )

@@ -213,6 +213,16 @@ def _map_options(parser) -> None:
         help="static map formats: png (default), svg, pdf (several allowed)",
     )
     parser.add_argument("--dpi", type=int, help="resolution of raster maps (default 150)")
+    parser.add_argument(
+        "--focus",
+        nargs="+",
+        metavar="CODE",
+        help="also draw a detail map of these areas (map_focus.png, in the report too); "
+        "the interactive map opens on them",
+    )
+    parser.add_argument(
+        "--inset", nargs="+", metavar="CODE", help="draw these dense areas enlarged in an inset"
+    )
 
 
 def _analysis_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -376,11 +386,15 @@ def _prepare_outputs(arguments) -> dict[str, Any]:
 
 
 def _map_choices(arguments) -> dict[str, Any]:
-    """``formats=`` and ``dpi=`` for write_maps, checked before any work."""
+    """``formats=``, ``dpi=``, ``focus=`` and ``inset=`` for write_maps, checked before any work."""
     from ._outputs import map_options
     from .pipeline import write_maps
 
-    return map_options(write_maps, arguments.map_format, arguments.dpi)
+    options = map_options(write_maps, arguments.map_format, arguments.dpi)
+    for name in ("focus", "inset"):
+        if getattr(arguments, name, None):
+            options[name] = tuple(getattr(arguments, name))
+    return options
 
 
 def _demo(arguments) -> int:
@@ -594,14 +608,12 @@ def _report(arguments) -> int:
         provenance,
         metrics=metrics,
         lisa=lisa,
+        links=conurbations.links,
         title=arguments.title,
         path=arguments.out or arguments.source / "report.html",
     )
     print(path)
     return 0
-
-
-# --------------------------------------------------------------------------- sensitivity
 
 
 if __name__ == "__main__":

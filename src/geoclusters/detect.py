@@ -382,6 +382,7 @@ def detect_hotspots(
         Selections (see the module docstring); ``value`` is the local
         statistic, ``threshold`` is ``alpha`` and ``rank`` orders by p-value.
     """
+    from ._significance import warn_if_unreachable
     from .graph import contiguity
     from .stats import local_g, local_moran
 
@@ -393,8 +394,19 @@ def detect_hotspots(
     criterion = "concentration" if variable == "lq" else "growth"
     size_column = "count" if variable == "lq" else "count_start"
     pieces = []
+    warned = False
     for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
         values = rows.set_index("area")[variable]
+        if not warned:
+            # once: the groups share the areas, so the reach is the same for each
+            warn_if_unreachable(
+                permutations,
+                int(values.notna().sum()),
+                correction=correction,
+                alpha=alpha,
+                what="detect_hotspots",
+            )
+            warned = True
         options = {
             "permutations": permutations,
             "seed": seed,

@@ -22,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from ._accounting import InputAccount, Ledger, SetAside
 from ._config import check_fields, check_groups, check_periods, setting, unknown_keys
 from ._fields import FIELDS_FILE, flatten, write_mapping
+from ._labels import normalise_label
 from ._outputs import (
     MAPS_INSTALL,
     RENAMED,
@@ -402,6 +402,8 @@ class RunResult:
         overwrite: bool = False,
         map_formats: Sequence[str] | None = None,
         dpi: int | None = None,
+        focus: Sequence[str] | None = None,
+        inset: Sequence[str] | None = None,
         progress: Progress | None = None,
     ) -> dict[str, Path]:
         """Write the outputs into a folder, whole or not at all.
@@ -431,6 +433,11 @@ class RunResult:
             Image formats of the static maps (by default PNG).
         dpi : int, optional
             Resolution of raster maps.
+        focus : sequence of str, optional
+            Area codes of a detail map (``map_focus.png``, also in the
+            report); the interactive map opens on them.
+        inset : sequence of str, optional
+            Area codes of a dense part drawn enlarged in an inset.
         progress : callable, optional
             Called with a message as each part is written.
 
@@ -468,6 +475,8 @@ class RunResult:
             report = legacy[1] if len(legacy) > 1 else report
         check_format(format)
         drawing = map_options(write_maps, map_formats, dpi) if maps else {}
+        if maps:
+            drawing |= {k: tuple(v) for k, v in (("focus", focus), ("inset", inset)) if v}
         target = check_target(out, overwrite=overwrite)
         say = progress or (lambda message: None)
         if (maps or report) and missing_modules():
@@ -498,6 +507,9 @@ class RunResult:
                     metrics=self.metrics,
                     lisa=self.lisa,
                     graph=self.graph,
+                    links=self.links,
+                    sensitivity=self.sensitivity,
+                    focus=tuple(focus) if focus else None,
                     title=self.config.title,
                     method=self.method_text,
                     path=folder / "report.html",
@@ -563,6 +575,7 @@ class RunResult:
             lisa=self.lisa,
             title=self.config.title,
             path=out,
+            notes=tuple(self.provenance.notes),
             **options,
         )
 
@@ -575,8 +588,13 @@ def write_maps(
     lisa: pd.DataFrame | None = None,
     title: str | None = None,
     path: str | Path,
+    formats: Sequence[str] = ("png",),
+    dpi: int = 150,
+    focus: Sequence[float] | Sequence[str] | None = None,
+    inset: Sequence[float] | Sequence[str] | None = None,
+    notes: Sequence[str] = (),
 ) -> dict[str, Path]:
-    """Write ``map.png``, ``lisa.png`` (the first group with LISA labels) and ``map.html``.
+    """Write the static maps (``map``, ``lisa``, ``map_focus``) and ``map.html``.
 
     Parameters
     ----------
@@ -585,42 +603,76 @@ def write_maps(
     conurbations : Conurbations or geopandas.GeoDataFrame, optional
     metrics, lisa : pandas.DataFrame, optional
         The long metrics and LISA tables (``RunResult.metrics``, ``.lisa``).
+        ``lisa.<format>`` has one panel per measure and group.
     title : str, optional
     path : str or Path
         The directory to write into (created when missing).
+    formats : sequence of {"png", "svg", "pdf"}, default ("png",)
+        Every static map is written once per format.
+    dpi : int, default 150
+        Resolution of the PNG files (SVG and PDF are vector).
+    focus : sequence, optional
+        Area codes (or a bounding box in the areas' CRS) to zoom on: also
+        writes ``map_focus.<format>``, the typology of that part only, e.g.
+        Kent's TTWAs; ``map.html`` opens on them.
+    inset : sequence, optional
+        Area codes (or a bounding box) drawn enlarged in an inset of ``map``,
+        e.g. London's local authorities.
+    notes : sequence of str, optional
+        The run's notes; approximate or synthetic data are flagged on
+        ``map.html`` (see :func:`geoclusters.maps.interactive_map`).
 
     Returns
     -------
     dict
-        ``map``, ``interactive_map`` and, with LISA labels, ``lisa_map`` → path.
+        ``map``, ``interactive_map`` and, when written, ``lisa_map`` and
+        ``focus_map`` → the path of the first format; the other formats are
+        keyed ``map_svg``, ``lisa_map_pdf``, ...
     """
+    from .errors import check_choice
+
+    formats = tuple(dict.fromkeys(str(f).lower().lstrip(".") for f in formats))
+    if not formats:
+        raise InputError("formats is empty", fix="pass e.g. formats=('png', 'svg')")
+    for fmt in formats:
+        check_choice("formats", fmt, ("png", "svg", "pdf"))
+    if isinstance(dpi, bool) or not isinstance(dpi, int | float) or not 20 <= dpi <= 1200:
+        raise InputError(f"dpi={dpi!r} is not a resolution", fix="pass a dpi between 20 and 1200")
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
-    import matplotlib
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from .maps import interactive_map, lisa_maps, typology_map
 
-    from .maps import interactive_map, lisa_map, typology_map
+    paths: dict[str, Path] = {}
 
-    paths = {"map": out / "map.png", "interactive_map": out / "map.html"}
-    figure = typology_map(areas, conurbations, title=title)
-    figure.savefig(paths["map"], dpi=150, bbox_inches="tight")
-    plt.close(figure)
+    def save(figure, key: str, stem: str) -> None:
+        for i, fmt in enumerate(formats):
+            target = out / f"{stem}.{fmt}"
+            figure.savefig(target, dpi=dpi, bbox_inches="tight", facecolor="white", format=fmt)
+            paths[key if i == 0 else f"{key}_{fmt}"] = target
+        figure.clear()
+
+    save(typology_map(areas, conurbations, title=title, inset=inset), "map", "map")
     if lisa is not None and len(lisa):
-        first = lisa.iloc[0]
-        rows = lisa[(lisa["measure"] == first["measure"]) & (lisa["group"] == first["group"])]
-        labelled = areas[[areas.geometry.name]].assign(
-            lisa=rows.set_index("area")["label"].reindex(areas.index.astype(str)).to_numpy()
+        save(lisa_maps(areas, lisa), "lisa_map", "lisa")
+    if focus is not None:
+        heading = f"{title or 'Industry cluster typology'} (detail)"
+        save(
+            typology_map(areas, conurbations, title=heading, extent=focus, label_areas=True),
+            "focus_map",
+            "map_focus",
         )
-        labelled.attrs = dict(areas.attrs)
-        paths["lisa_map"] = out / "lisa.png"
-        figure = lisa_map(
-            labelled, "lisa", title=f"LISA clusters: {first['measure']}:{first['group']}"
-        )
-        figure.savefig(paths["lisa_map"], dpi=150, bbox_inches="tight")
-        plt.close(figure)
-    interactive_map(areas, conurbations, metrics=metrics, lisa=lisa, path=paths["interactive_map"])
+    paths["interactive_map"] = out / "map.html"
+    interactive_map(
+        areas,
+        conurbations,
+        metrics=metrics,
+        lisa=lisa,
+        title=title,
+        notes=notes,
+        focus=focus,
+        path=paths["interactive_map"],
+    )
     return paths
 
 
@@ -759,9 +811,11 @@ def _run(areas, counts, config: Config, progress, client, ledger: Ledger, flows=
     types = typology(areas, clusters)
 
     lisa = pd.DataFrame(columns=["area", "measure", "group", "label"])
+    lisa_permutations = 0
     if config.lisa:
         say("local Moran's I for every group")
-        lisa = _lisa(area_metrics, graph, config, client)
+        lisa, lisa_permutations, lisa_notes = _lisa(area_metrics, graph, config, client)
+        notes.extend(lisa_notes)
 
     say("merging clusters into conurbations")
     if flows is None and config.flows is not None:
@@ -823,6 +877,7 @@ def _run(areas, counts, config: Config, progress, client, ledger: Ledger, flows=
         "start": start,
         "end": end,
         "hubs_excluded": merged.hubs,
+        "permutations_used": lisa_permutations,
     }
     provenance = Provenance.record("run", parameters, notes=notes, areas=areas, counts=counts)
     return RunResult(
@@ -1021,34 +1076,81 @@ def _detect(config: Config, areas, table, graph, client=None) -> Detection:
     )
 
 
-def _lisa(metrics: pd.DataFrame, graph, config: Config, client=None) -> pd.DataFrame:
-    """Local Moran labels of every group's second-period LQ, long."""
+def _lisa(
+    metrics: pd.DataFrame, graph, config: Config, client=None
+) -> tuple[pd.DataFrame, int, list[str]]:
+    """Local Moran labels of every group's second-period LQ, long, and the permutations used.
+
+    When ``config.permutations`` cannot make any area significant under the
+    chosen correction (or only if an implausible share of the areas all reach
+    the smallest possible p-value), the permutations are raised to the smallest
+    round count that can (99, 199, 499, 999, ..., at most 9,999), and a note
+    says so. Areas without a value or without neighbours are ``"no data"``.
+    """
+    from ._significance import MAX_PERMUTATIONS, permutations_needed, reach
     from .stats import local_moran
 
     lq = metrics[metrics["metric"] == "lq"]
+    isolates = set(map(str, graph.isolates))
+    groups = [
+        (key, rows.set_index("area")["value"])
+        for key, rows in lq.groupby(["measure", "group"], sort=False, observed=True)
+    ]
+    groups = [(key, values) for key, values in groups if values.notna().sum() >= 3]
+    tests = max(
+        (
+            int((values.notna() & ~values.index.astype(str).isin(isolates)).sum())
+            for _, values in groups
+        ),
+        default=0,
+    )
+    used = config.permutations
+    notes: list[str] = []
+    if (
+        used > 0
+        and tests
+        and not reach(used, tests, correction=config.correction, alpha=config.alpha).comfortable
+    ):
+        used = max(
+            used,
+            permutations_needed(
+                tests, correction=config.correction, alpha=config.alpha, maximum=MAX_PERMUTATIONS
+            ),
+        )
+        if used != config.permutations:
+            notes.append(
+                f"Local Moran (LISA) used {used} permutations instead of {config.permutations}: "
+                f"with {config.permutations}, {config.correction or 'no'} correction at alpha "
+                f"{config.alpha} over {tests} areas could find no significant area unless many "
+                "reached the smallest possible p-value."
+            )
     pieces = []
-    for (measure, group), rows in lq.groupby(["measure", "group"], sort=False, observed=True):
-        values = rows.set_index("area")["value"]
-        if values.notna().sum() < 3:
-            continue
+    for (measure, group), values in groups:
         options = {"client": client} if client is not None else {}
         result = local_moran(
             values,
             graph,
-            permutations=config.permutations,
+            permutations=used,
             seed=config.seed,
             correction=config.correction,
             alpha=config.alpha,
             missing="drop",
             **options,
-        ).to_frame()
-        label = np.where(result["significant"], result["quadrant"].fillna("ns"), "ns")
+        )
+        label = [normalise_label(v) for v in result.cluster]
         pieces.append(
-            pd.DataFrame({"area": result.index, "measure": measure, "group": group, "label": label})
+            pd.DataFrame(
+                {
+                    "area": pd.Index(result.ids).astype(str),
+                    "measure": measure,
+                    "group": group,
+                    "label": label,
+                }
+            )
         )
     if not pieces:
-        return pd.DataFrame(columns=["area", "measure", "group", "label"])
-    return pd.concat(pieces, ignore_index=True)
+        return pd.DataFrame(columns=["area", "measure", "group", "label"]), used, notes
+    return pd.concat(pieces, ignore_index=True), used, notes
 
 
 def describe(config: Config, start: str, end: str, report=None) -> str:

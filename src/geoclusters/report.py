@@ -13,7 +13,7 @@ import io
 import json
 import math
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -123,9 +123,24 @@ def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> dict[
     return flat
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = ()) -> str:
-    """An HTML table; cells are already-escaped HTML."""
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    numeric: Iterable[int] = (),
+    widths: Iterable[int] | None = None,
+) -> str:
+    """An HTML table; cells are already-escaped HTML.
+
+    With ``widths`` (percentages) the columns are fixed and long cells wrap
+    inside them, so a wide table keeps to the page's column.
+    """
     numeric = set(numeric)
+    columns = (
+        "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>"
+        if widths is not None
+        else ""
+    )
+    fixed = ' class="fixed"' if widths is not None else ""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "\n".join(
         "<tr>"
@@ -136,7 +151,10 @@ def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = (
         + "</tr>"
         for row in rows
     )
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    return (
+        f'<div class="scroll"><table{fixed}>{columns}\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table></div>"
+    )
 
 
 def _png(fig: Figure) -> str:
@@ -193,6 +211,11 @@ def _metric_line(values: Mapping[str, float], measure: str, group: str) -> str:
         if metric in values
     ]
     return f"<b>{_e(pair_label(measure, group))}</b>: {_e(' · '.join(parts))}"
+
+
+def _breakable(text: str) -> str:
+    """Escaped ``measure:group`` text that may wrap after the colon in a narrow column."""
+    return _e(text).replace(":", ":<wbr>")
 
 
 def _swatch(cluster_type: str) -> str:
@@ -283,8 +306,9 @@ def _figures(
     synthetic: bool,
     metrics: pd.DataFrame | None,
     lisa: pd.DataFrame | None,
+    focus: Any = None,
 ) -> str:
-    from .maps import lisa_map, moran_scatterplot, typology_map
+    from .maps import lisa_maps, moran_scatterplot, typology_map
 
     mark = f"{SYNTHETIC_LABEL}. " if synthetic else ""
     parts = [
@@ -294,25 +318,27 @@ def _figures(
             f"{mark}Cluster type of every area; conurbations outlined in black and named.",
         )
     ]
-    lisas = lisa_pairs(lisa)
-    if lisas:
-        minx, miny, maxx, maxy = areas.total_bounds
-        aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
-        # panel height follows the map's shape, plus room for the two-line title
-        fig, axes = _grid(len(lisas), (4.2, min(4.2 * aspect, 8.0) + 0.8))
-        for (measure, group), ax in zip(lisas, axes, strict=True):
-            labelled = areas[[areas.geometry.name]].assign(
-                lisa=lisa_labels(lisa, measure, group, areas.index).to_numpy()
-            )
-            labelled.attrs = dict(areas.attrs)
-            title = f"LISA clusters: {pair_label(measure, group)}"
-            lisa_map(labelled, "lisa", ax=ax, title=title)
+    if focus is not None:
         parts.append(
             _figure(
-                _png(fig),
+                _png(
+                    typology_map(
+                        areas, conurbations, extent=focus, title="Detail", label_areas=True
+                    )
+                ),
+                "Detail map of the focus areas",
+                f"{mark}Detail of the chosen areas, at a larger scale; conurbations named.",
+            )
+        )
+    lisas = lisa_pairs(lisa)
+    if lisas:
+        parts.append(
+            _figure(
+                _png(lisa_maps(areas, lisa)),
                 "Local Moran (LISA) cluster maps",
                 f"{mark}Local spatial clusters (LISA) by measure and sector group, in GeoDa's "
-                "colours: High-High red, Low-Low blue, Low-High light blue, High-Low pink.",
+                "colours: High-High red, Low-Low blue, Low-High light blue, High-Low pink; "
+                "white areas have no data (no value, or no neighbour).",
             )
         )
     if graph is not None:
@@ -331,7 +357,12 @@ def _figures(
                 known = values.dropna()
                 if len(known) < len(values):
                     left_out.append(f"{values.name}: {len(values) - len(known)}")
-                moran_scatterplot(known, graph.subgraph(known.index), ax=ax)
+                clusters = (
+                    lisa_labels(lisa, measure, group, known.index)
+                    if (measure, group) in set(lisas)
+                    else None
+                )
+                moran_scatterplot(known, graph.subgraph(known.index), ax=ax, result=clusters)
             note = (
                 " Areas without a value were left out (" + "; ".join(left_out) + ")."
                 if left_out
@@ -343,7 +374,13 @@ def _figures(
                     "Moran scatterplots",
                     f"{mark}Moran scatterplots of the location quotients: standardised value "
                     "against the mean of the neighbours (row-standardised); the slope of the "
-                    f"red line is Moran's I.{note}",
+                    "red line is Moran's I."
+                    + (
+                        " Points are coloured by their LISA cluster, as on the maps."
+                        if lisas
+                        else ""
+                    )
+                    + note,
                 )
             )
     return "\n".join(parts)
@@ -384,10 +421,10 @@ def _cluster_table(
             [
                 f'<span class="code">{_e(code)}</span>',
                 _e(row["name"]),
-                _swatch(str(row["cluster_type"])),
-                _e(row.get("conurbation", "") or "–"),
-                _e("; ".join(concentration) or "–"),
-                _e("; ".join(growth) or "–"),
+                f'<span class="type">{_swatch(str(row["cluster_type"]))}</span>',
+                _conurbation_cell(row.get("conurbation", "")),
+                _breakable("; ".join(concentration) or "–"),
+                _breakable("; ".join(growth) or "–"),
                 _metrics_html(lookup, code, chosen),
                 "<br>".join(by) or "–",
             ]
@@ -404,6 +441,19 @@ def _cluster_table(
             "Selected by",
         ],
         rows,
+        widths=(10, 10, 10, 13, 14, 11, 18, 14),
+    )
+
+
+def _conurbation_cell(name: Any) -> str:
+    """A conurbation's first members and how many more; the full list is in its own table."""
+    if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name):
+        return "–"
+    members = str(name).split(" – ")
+    if len(members) <= 4:
+        return _e(name)
+    return (
+        f'<span title="{_e(name)}">{_e(" – ".join(members[:3]))} + {len(members) - 3} more</span>'
     )
 
 
@@ -467,6 +517,169 @@ def _selections_table(clusters: pd.DataFrame, areas: gpd.GeoDataFrame) -> str:
     )
 
 
+_LINK_COLUMNS = (
+    "from",
+    "to",
+    "from_name",
+    "to_name",
+    "shared",
+    "flow",
+    "similarity",
+    "strength",
+    "kept",
+    "why",
+)
+_MAX_LINKS = 300
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return _e(value)
+
+
+def _links_section(links: Any, areas: gpd.GeoDataFrame) -> str:
+    """The links between touching clusters, strongest first, with why each was kept or cut."""
+    if not isinstance(links, pd.DataFrame) or links.empty:
+        return ""
+    frame = links.rename(columns={"area": "from", "neighbour": "to"})
+    if not {"from", "to"} <= set(frame.columns):
+        return ""
+    names = areas["name"].astype(str)
+    for end in ("from", "to"):
+        if f"{end}_name" not in frame:
+            frame[f"{end}_name"] = frame[end].astype(str).map(names)
+    order = [c for c in ("kept", "strength") if c in frame]
+    if order:
+        frame = frame.sort_values(order, ascending=False, kind="stable")
+    shown = frame.head(_MAX_LINKS)
+    numeric = [c for c in ("flow", "similarity", "strength") if c in frame]
+    headers = ["Between", "Shared", *(c.capitalize() for c in numeric)]
+    headers += [h for c, h in (("kept", "Kept"), ("why", "Why")) if c in frame]
+    rows = []
+    for _, row in shown.iterrows():
+        cells = [
+            f'{_e(row["from_name"])} <span class="code">({_e(row["from"])})</span> – '
+            f'{_e(row["to_name"])} <span class="code">({_e(row["to"])})</span>',
+            _e("; ".join(_split_groups(row.get("shared"))) or "–"),
+            *(_number(row[c]) for c in numeric),
+        ]
+        if "kept" in frame:
+            cells.append(_number(bool(row["kept"])) if pd.notna(row["kept"]) else "–")
+        if "why" in frame:
+            cells.append(_e(row["why"]) if pd.notna(row["why"]) else "–")
+        rows.append(cells)
+    more = (
+        f" The {len(frame) - _MAX_LINKS} weakest are left out here."
+        if len(frame) > _MAX_LINKS
+        else ""
+    )
+    explained = (
+        "Each row is a pair of touching cluster areas: the specialisations they share, "
+        + (
+            "the commuting between them (flow), how alike their sector profiles are "
+            "(similarity), the strength of the tie, "
+            if "strength" in frame
+            else ""
+        )
+        + (
+            "and whether the link was kept to build a conurbation, and why."
+            if "kept" in frame
+            else "the links the conurbations were merged along."
+        )
+    )
+    return (
+        '<section id="links">\n  <h2>Links between clusters</h2>\n'
+        f"<p>{explained}{more}</p>"
+        + _table(headers, rows, numeric=range(2, 2 + len(numeric)))
+        + "\n</section>"
+    )
+
+
+def _robust_section(
+    sensitivity: Any, areas: gpd.GeoDataFrame, conurbations: Any, synthetic: bool
+) -> str:
+    """How often each area stays a cluster, and each conurbation whole, over varied runs."""
+    table = getattr(sensitivity, "areas", None)
+    if not isinstance(table, pd.DataFrame) or table.empty or "cluster_share" not in table:
+        return ""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ._style import cartography
+
+    share = table["cluster_share"].reindex(areas.index.astype(str))
+    share.index = areas.index
+    minx, miny, maxx, maxy = areas.total_bounds
+    aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
+    fig = Figure(figsize=(8.0, float(min(max(6.0 * aspect, 4.0), 11.0))), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    shaded = areas[[areas.geometry.name]].assign(share=share.to_numpy())
+    shaded.plot(
+        ax=ax,
+        column="share",
+        cmap="Purples",
+        vmin=0.0,
+        vmax=1.0,
+        edgecolor="#8c8c8c",
+        linewidth=0.3,
+        legend=True,
+        legend_kwds={"label": "share of runs in which the area is a cluster", "shrink": 0.6},
+        missing_kwds={"color": "#ffffff", "edgecolor": "#8c8c8c", "label": "no data"},
+    )
+    drawn = table_of(conurbations)
+    if drawn is not None and len(drawn):
+        drawn = drawn.to_crs(areas.crs) if drawn.crs != areas.crs else drawn
+        drawn.boundary.plot(ax=ax, color="#222222", linewidth=1.6)
+    ax.set_axis_off()
+    ax.set_title("How often each area is a cluster", fontsize=11)
+    cartography(ax, areas)
+    runs = int(pd.to_numeric(table.get("runs"), errors="coerce").max()) if "runs" in table else None
+    n_robust = int(table["robust"].fillna(False).astype(bool).sum()) if "robust" in table else None
+    mark = f"{SYNTHETIC_LABEL}. " if synthetic else ""
+    parts = [
+        '<section id="robustness">\n  <h2>How robust</h2>',
+        "<p>The analysis was repeated with its choices varied"
+        + (f" ({runs} runs)" if runs else "")
+        + "; the map shades each area by the share of runs in which it is a cluster."
+        + (
+            f" <b>{n_robust}</b> areas are clusters in most runs (robust)."
+            if n_robust is not None
+            else ""
+        )
+        + "</p>",
+        _figure(
+            _png(fig),
+            "Map of how often each area is a cluster",
+            f"{mark}Share of runs in which each area is a cluster; conurbations outlined.",
+        ),
+    ]
+    stability = getattr(sensitivity, "conurbations", None)
+    if isinstance(stability, pd.DataFrame) and not stability.empty and "stability" in stability:
+        names = areas["name"].astype(str)
+        rows = []
+        for _, row in stability.sort_values("stability", ascending=False).iterrows():
+            members = _split_groups(row.get("members", ""))
+            rows.append(
+                [
+                    _e(row.get("conurbation", "")),
+                    ", ".join(_e(names.get(c, c)) for c in members) or "–",
+                    _e(f"{float(row['stability']):.0%}") if pd.notna(row["stability"]) else "–",
+                ]
+            )
+        parts.append(
+            "<p>How often each conurbation comes out whole (its members together) over the "
+            "runs.</p>" + _table(["Conurbation", "Members", "Stability"], rows, numeric=[2])
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def _method(
     method: str | None,
     areas: gpd.GeoDataFrame,
@@ -521,12 +734,46 @@ def _method(
     return "".join(f"<p>{_e(p)}</p>" for p in text)
 
 
+#: Parameters only one detection method reads; the others' are left out of the report.
+_METHOD_PARAMETERS = {
+    "nesta2016": ("quantile", "top_n"),
+    "thresholds": ("lq_min", "count_min", "lq_change_min"),
+    "hotspots": ("statistic", "variable"),
+}
+#: Read by the hot-spot detector and by the LISA maps: kept for either.
+_INFERENCE_PARAMETERS = ("correction", "alpha", "permutations", "permutations_used", "seed")
+
+
+def _used_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The parameters the chosen method (and the LISA step, if run) read; the names left out."""
+    method = parameters.get("method")
+    if method not in _METHOD_PARAMETERS:
+        return dict(parameters), []
+    unused = {
+        name for other, names in _METHOD_PARAMETERS.items() if other != method for name in names
+    }
+    if method != "hotspots" and parameters.get("lisa") is False:
+        unused |= set(_INFERENCE_PARAMETERS)
+    if not parameters.get("permutations_used"):
+        unused.add("permutations_used")
+    left_out = [k for k in parameters if k in unused]
+    return {k: v for k, v in parameters.items() if k not in unused}, left_out
+
+
 def _parameters(provenance: Mapping[str, Any]) -> str:
-    flat = flatten_parameters(provenance.get("parameters") or {})
+    used, left_out = _used_parameters(provenance.get("parameters") or {})
+    flat = flatten_parameters(used)
     if not flat:
         return "<p>No parameters were recorded.</p>"
     rows = [[f"<code>{_e(k)}</code>", _e(v)] for k, v in flat.items()]
-    return _table(["Parameter", "Value"], rows)
+    note = (
+        f'<p class="note">Left out, as the {_e(used.get("method"))} method does not use them: '
+        + ", ".join(f"<code>{_e(k)}</code>" for k in left_out)
+        + " (they are in provenance.json).</p>"
+        if left_out
+        else ""
+    )
+    return _table(["Parameter", "Value"], rows) + note
 
 
 def _inputs(provenance: Mapping[str, Any]) -> str:
@@ -564,6 +811,9 @@ def write_report(
     title: str | None = None,
     method: str | None = None,
     path: str | Path | None = None,
+    links: pd.DataFrame | None = None,
+    sensitivity: Any = None,
+    focus: Sequence[float] | Sequence[str] | None = None,
 ) -> Path:
     """Write one self-contained HTML report of the clusters and conurbations.
 
@@ -604,6 +854,18 @@ def write_report(
     method : str, optional
         Plain-language method text (paragraphs separated by blank lines);
         by default a description built from the results.
+    links : pandas.DataFrame, optional
+        The links between touching clusters (``RunResult.links``: ``from, to,
+        from_name, to_name, shared, flow, similarity, strength, kept, why``);
+        by default the links of ``conurbations`` when it has them. Shown in
+        "Links between clusters", which is left out when there are none.
+    sensitivity : object, optional
+        ``RunResult.sensitivity``: ``.areas`` (indexed by area, with
+        ``cluster_share``, ``robust``, ...) and ``.conurbations``
+        (``conurbation, members, stability``), for a "How robust" section
+        with a map shaded by ``cluster_share``. Left out when absent.
+    focus : sequence, optional
+        Area codes (or a bounding box) for an extra detail map, e.g. Kent.
     path : str or Path
         Where to write the HTML file (parent folders are created). Required,
         by keyword: the 0.1 order ``write_report(path, areas, clusters,
@@ -686,6 +948,13 @@ def write_report(
         )
         if part
     )
+    if links is None:
+        links = getattr(conurbations, "links", None)
+    links_section = _links_section(links, areas)
+    robust_section = _robust_section(sensitivity, areas, conurbations, synthetic)
+    nav_extra = ('<a href="#links">Links</a>' if links_section else "") + (
+        '<a href="#robustness">How robust</a>' if robust_section else ""
+    )
     template = Template(
         resources.files("geoclusters").joinpath("templates", "report.html").read_text("utf-8")
     )
@@ -695,9 +964,12 @@ def write_report(
         banner=banner,
         meta=meta,
         summary=_summary(areas, clusters, table_of(conurbations)),
-        figures=_figures(areas, table_of(conurbations), graph, synthetic, metrics, lisa),
+        figures=_figures(areas, table_of(conurbations), graph, synthetic, metrics, lisa, focus),
         cluster_table=_cluster_table(areas, clusters, metrics),
         conurbation_table=_conurbation_table(conurbations, areas),
+        nav_extra=nav_extra,
+        links_section=links_section,
+        robust_section=robust_section,
         method=_method(
             method, areas, clusters, table_of(conurbations), graph is not None, metrics, lisa
         ),
