@@ -589,7 +589,6 @@ def population_lookup(
     fallback: pd.DataFrame | None = None,
     unmatched: Literal["raise", "warn"] = "raise",
     few: Literal["raise", "warn", "ignore", "fallback"] = "raise",
-    min_lsoas: int = 20,
 ) -> pd.DataFrame:
     """Population-proxy lookup local authority -> target, from an LSOA lookup.
 
@@ -642,20 +641,19 @@ def population_lookup(
         cover: raise a CodesError naming them, or warn and leave them out
         (listed in ``.attrs["unmatched"]``).
     few : {"raise", "warn", "ignore", "fallback"}, default "raise"
-        What to do with an authority that matches too few LSOAs to be all of
-        it: fewer than its LSOAs' own names imply (their MSOA numbers run to
-        ``034``, so it has at least 34 MSOAs and so at least 34 LSOAs; the
-        sign of LSOAs named after former districts or spelled otherwise), or,
-        with ``authority=``, fewer than ``min_lsoas``. ``"raise"`` an
+        What to do with an authority that matches fewer LSOAs than their own
+        names imply it has: MSOAs are numbered from 001 within an authority
+        and hold at least one LSOA each, so LSOAs named up to "Cornwall 034E"
+        mean at least 34 LSOAs; matching 4 of them is the sign of LSOAs named
+        after former districts or spelled otherwise, which
+        :data:`LSOA_ALIASES` or ``aliases`` should name. ``"raise"`` an
         InputError naming them, ``"warn"`` and keep their weights,
         ``"ignore"`` and keep them, or ``"fallback"``: weight them by the
         ``fallback`` lookup instead, with a warning. Listed in
-        ``.attrs["few"]`` in every case.
-    min_lsoas : int, default 20
-        With ``authority=`` (names not parsed), the fewest LSOAs an authority
-        may match. No authority of England and Wales has fewer than 20 LSOAs
-        but the City of London (6) and the Isles of Scilly (1), whose names
-        show they are complete.
+        ``.attrs["few"]`` in every case. There is no absolute floor: the
+        City of London (6 LSOAs) and the Isles of Scilly (1) are complete.
+        With ``authority=`` the column states each LSOA's authority and
+        there is nothing to check.
 
     Returns
     -------
@@ -776,7 +774,7 @@ def population_lookup(
 
     floor = assigned["prefix"].map(implied).groupby(assigned["source"])
     expected = floor.sum(min_count=1).reindex(lsoas.index)
-    short = (lsoas < expected) | (expected.isna() & (lsoas < min_lsoas))
+    short = lsoas < expected
     too_few = {str(s): int(lsoas[s]) for s in lsoas.index[short]}
 
     without = sorted(set(names.index) - set(lsoas.index))
@@ -849,11 +847,10 @@ def _report_few(too_few, expected, names, members, few, fell_back) -> None:
     described = []
     for source, found in too_few.items():
         label = names[source] if names[source] == source else f"{names[source]} ({source})"
-        floor = expected.get(source)
         shown = ", ".join(repr(p) for p in members[source])
         described.append(
-            f"{label}: {found} LSOAs named {shown}"
-            + (f" whose MSOA numbers imply at least {int(floor)}" if floor == floor else "")
+            f"{label}: {found} LSOAs named {shown}, whose MSOA numbers imply at least "
+            f"{int(expected[source])}"
         )
     problem = (
         "local authorities that match too few LSOAs to be all of them (their LSOAs are "
