@@ -609,6 +609,11 @@ def test_an_authority_matching_one_lsoa_is_refused_named_and_can_fall_back():
     assert swapped.attrs["fallback"] == ["E06"] and swapped.attrs["few"] == {"E06": 1}
     with pytest.raises(InputError, match="needs a fallback"):
         population_lookup(_MERGED, source_names=names, few="fallback")
+    # a fallback that lacks the authority leaves it without weights: said, never dropped
+    with pytest.raises(CodesError, match="no fallback row") as caught:
+        population_lookup(_MERGED, source_names=names, few="fallback",
+                          fallback=area[area["source"] != "E06"])  # fmt: skip
+    assert caught.value.rows == ["E06"]
     with pytest.raises(InputError, match="not one of"):
         population_lookup(_MERGED, source_names=names, few="drop")
 

@@ -785,7 +785,7 @@ def population_lookup(
         extra = _fallback_rows(fallback, without + swapped)
         fallback_sources = sorted(extra["source"].unique())
         table = pd.concat([table, extra], ignore_index=True)
-    missing = sorted(set(without) - set(fallback_sources))
+    missing = sorted(set(without + swapped) - set(fallback_sources))
     if "weighting" not in table:
         table["weighting"] = POPULATION_PROXY
     table["weighting"] = table["weighting"].fillna(POPULATION_PROXY)
@@ -794,7 +794,10 @@ def population_lookup(
     if too_few and few != "ignore":
         _report_few(too_few, expected, names, members, few, set(fallback_sources))
     if missing:
-        problem = "local authorities whose name matches no LSOA name and no fallback row"
+        problem = (
+            "local authorities whose name matches no LSOA name (or too few, with "
+            "few='fallback') and no fallback row"
+        )
         if unmatched == "raise":
             raise CodesError(
                 problem,
@@ -864,11 +867,13 @@ def _report_few(too_few, expected, names, members, few, fell_back) -> None:
     if few == "raise":
         raise InputError(problem, rows=list(too_few), fix=fix)
     if few == "fallback":
+        # those the fallback lacks are reported with the unmatched authorities
         weighted = sorted(set(too_few) & fell_back)
-        warn_user(
-            f"{problem}; weighted by the fallback lookup instead: {_shown(weighted)}",
-            UserWarning,
-        )
+        if weighted:
+            warn_user(
+                f"{problem}; weighted by the fallback lookup instead: {_shown(weighted)}",
+                UserWarning,
+            )
         return
     warn_user(f"{problem}; their weights are kept. What to do: {fix}", UserWarning)
 
