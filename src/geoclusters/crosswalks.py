@@ -14,7 +14,11 @@ the target (for example the share of its population, businesses or area).
   authority -> TTWA) from the official LSOA -> TTWA lookup: LSOAs hold
   roughly equal populations, so the share of an authority's LSOAs in a TTWA
   approximates the share of its people (and businesses) there, where area
-  weights hand rural land most of a split authority's count.
+  weights hand rural land most of a split authority's count. LSOAs are
+  assigned to authorities by name, with :data:`LSOA_ALIASES` for the
+  authorities whose LSOAs carry other names (the former districts of the 2009
+  unitary authorities), and an authority matching fewer LSOAs than their
+  names imply is refused rather than weighted on a stray few.
 
 Every lookup these functions return has a ``weighting`` column saying how it
 was weighted (``"area"``, ``"population proxy (LSOA count)"``), so that
