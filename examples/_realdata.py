@@ -141,81 +141,29 @@ def local_authority_counts() -> pd.DataFrame:
     return gc.validate_counts(counts)
 
 
-# LSOA names in the lookup that are not the 2014 authority's name: the districts merged
-# into the unitary authorities of 2009, and other spellings
-LSOA_DISTRICTS = {
-    "Cornwall": ["Caradon", "Carrick", "Kerrier", "North Cornwall", "Penwith", "Restormel"],
-    "County Durham": [
-        "Chester-le-Street",
-        "Derwentside",
-        "Durham",
-        "Easington",
-        "Sedgefield",
-        "Teesdale",
-        "Wear Valley",
-    ],
-    "Northumberland": [
-        "Alnwick",
-        "Berwick-upon-Tweed",
-        "Blyth Valley",
-        "Castle Morpeth",
-        "Tynedale",
-        "Wansbeck",
-    ],
-    "Shropshire": [
-        "Bridgnorth",
-        "North Shropshire",
-        "Oswestry",
-        "Shrewsbury and Atcham",
-        "South Shropshire",
-    ],
-    "Wiltshire": ["Kennet", "North Wiltshire", "Salisbury", "West Wiltshire"],
-    "Central Bedfordshire": ["Mid Bedfordshire", "South Bedfordshire"],
-    "Cheshire East": ["Congleton", "Crewe and Nantwich", "Macclesfield"],
-    "Cheshire West and Chester": ["Chester", "Ellesmere Port & Neston", "Vale Royal"],
-    "Bristol, City of": ["Bristol"],
-    "Kingston upon Hull, City of": ["Kingston upon Hull"],
-    "Herefordshire, County of": ["Herefordshire"],
-    "Vale of Glamorgan": ["The Vale of Glamorgan"],
-    "Rhondda Cynon Taf": [
-        "Rhondda Cynon Taff",
-        "Rhondda Cynon, Taff",
-        "Rhondda, Cynon Taff",
-        "Rhondda Cynon,Taff",
-    ],
-}
-
-
 @cache
 def lsoa_lookup() -> pd.DataFrame:
-    """The official LSOA (2011) -> TTWA (2011) lookup of the UK, LSOAs named after their
-    2014 authority (see ``LSOA_DISTRICTS``)."""
-    lookup = gc.read_lookup(data_dir() / "lookups/lsoa11_ttwa11_uk.csv")
-    pattern = r"^(.*?)\s+(\d{3}[A-Z])$"
-    parts = lookup["LSOA11NM"].str.extract(pattern)
-    renamed = {old: new for new, olds in LSOA_DISTRICTS.items() for old in olds}
-    district = parts[0].map(renamed).fillna(parts[0])
-    known = parts[0].notna()
-    lookup.loc[known, "LSOA11NM"] = district[known] + " " + parts.loc[known, 1]
-    return lookup
+    """The official LSOA (2011) -> TTWA (2011) lookup of the UK."""
+    return gc.read_lookup(data_dir() / "lookups/lsoa11_ttwa11_uk.csv")
 
 
 @cache
 def ttwa_lookup(weighting: str = "population") -> pd.DataFrame:
     """Local authority (2014) -> GB TTWA weights: ``"population"`` (proxy) or ``"area"``.
 
-    The population proxy covers England and Wales; Scotland's councils fall
-    back to area weights (the ``weighting`` column says which each row is).
+    The population proxy covers England and Wales (the library's built-in
+    table gives the 2009 unitary authorities the LSOAs named after their former
+    districts, and refuses an authority matching too few LSOAs); Scotland's
+    councils fall back to area weights (the ``weighting`` column says which each
+    row is).
     """
-    from geoclusters.crosswalks import population_lookup
-
     areal = gc.areal_lookup(local_authorities(), gb_ttwas())
     if weighting == "area":
         return areal
     with warnings.catch_warnings():
         # the 32 Scottish councils falling back to area weights, as the notes say
         warnings.filterwarnings("ignore", message=r".*match no LSOA name", category=UserWarning)
-        return population_lookup(
+        return gc.population_lookup(
             lsoa_lookup(), source_names=local_authorities()["name"], fallback=areal
         )
 

@@ -479,6 +479,189 @@ def test_population_lookup_matches_ons_name_forms(lsoa_lookup):
     assert (lookup["weighting"] == POPULATION_PROXY).all()
 
 
+# the authorities whose LSOAs are (partly) named otherwise: the 2009 unitary authorities, by
+# their former districts, and ONS's other spellings
+RENAMED = {
+    "E06000052": ("Cornwall", ["Caradon", "Carrick", "Kerrier", "North Cornwall", "Penwith",
+                               "Restormel"]),
+    "E06000047": ("County Durham", ["Chester-le-Street", "Derwentside", "Durham", "Easington",
+                                    "Sedgefield", "Teesdale", "Wear Valley"]),
+    "E06000057": ("Northumberland", ["Alnwick", "Berwick-upon-Tweed", "Blyth Valley",
+                                     "Castle Morpeth", "Tynedale", "Wansbeck"]),
+    "E06000051": ("Shropshire", ["Bridgnorth", "North Shropshire", "Oswestry",
+                                 "Shrewsbury and Atcham", "South Shropshire"]),
+    "E06000054": ("Wiltshire", ["Kennet", "North Wiltshire", "Salisbury", "West Wiltshire"]),
+    "E06000056": ("Central Bedfordshire", ["Mid Bedfordshire", "South Bedfordshire"]),
+    "E06000049": ("Cheshire East", ["Congleton", "Crewe and Nantwich", "Macclesfield"]),
+    "E06000050": ("Cheshire West and Chester", ["Chester", "Ellesmere Port & Neston",
+                                                "Vale Royal"]),
+    "E06000023": ("Bristol, City of", ["Bristol"]),
+    "E06000010": ("Kingston upon Hull, City of", ["Kingston upon Hull"]),
+    "E06000019": ("Herefordshire, County of", ["Herefordshire"]),
+    "W06000014": ("Vale of Glamorgan", ["The Vale of Glamorgan"]),
+    "W06000016": ("Rhondda Cynon Taf", ["Rhondda Cynon Taff", "Rhondda Cynon, Taff",
+                                        "Rhondda, Cynon Taff", "Rhondda Cynon,Taff"]),
+}  # fmt: skip
+
+
+def _lsoas_named(lsoa_lookup, prefixes) -> pd.DataFrame:
+    """The LSOAs whose name is one of ``prefixes`` and a number, counted from the lookup."""
+    prefix = lsoa_lookup["LSOA11NM"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
+    return lsoa_lookup[prefix.isin(prefixes)]
+
+
+def test_unitary_authorities_and_other_spellings_get_all_their_lsoas(lad14_population, lad14,
+                                                                     lsoa_lookup):  # fmt: skip
+    lookup = lad14_population
+    assert lookup.attrs["few"] == {}
+    lsoas = lookup.groupby("source")["lsoas"].sum()
+    for code, (name, others) in RENAMED.items():
+        assert lad14.loc[code, "LAD13NM"] == name
+        own = _lsoas_named(lsoa_lookup, [name.removesuffix(", City of")
+                                         .removesuffix(", County of")])  # fmt: skip
+        expected = _lsoas_named(lsoa_lookup, [*others, *own["LSOA11NM"].str[:-5].unique()])
+        # an authority of 150,000 to 550,000 people holds 75 to 350 LSOAs of ~1,500
+        assert 75 <= lsoas[code] == len(expected) <= 350, name
+        weights = lookup[lookup["source"] == code].set_index("target")["weight"]
+        shares = expected["TTWA11CD"].value_counts(normalize=True)
+        assert np.allclose(weights.sort_index(), shares.sort_index(), rtol=0, atol=1e-12)
+    # every named LSOA of England and Wales belongs to exactly one 2014 authority
+    england_wales = lsoa_lookup["LSOA11CD"].str[0].isin(["E", "W"])
+    proxy = lookup["weighting"] == POPULATION_PROXY
+    assert lookup.loc[proxy, "lsoas"].sum() == england_wales.sum() == 34_753
+    assert lookup.attrs["lsoa_names"]["E06000052"] == ["Cornwall", *RENAMED["E06000052"][1]]
+
+
+def test_cornwall_weights_fall_on_cornish_ttwas(lad14_population, lsoa_lookup):
+    names = dict(zip(lsoa_lookup["TTWA11CD"], lsoa_lookup["TTWA11NM"], strict=False))
+    cornwall = lad14_population[lad14_population["source"] == "E06000052"]
+    weights = cornwall.set_index(cornwall["target"].map(names))["weight"]
+    assert cornwall["lsoas"].sum() == 326
+    cornish = ["St Austell and Newquay", "Redruth and Truro", "Falmouth", "Liskeard", "Penzance",
+               "Wadebridge", "Launceston", "Bude"]  # fmt: skip
+    assert weights[cornish].sum() > 0.9
+    assert weights.idxmax() in ("St Austell and Newquay", "Redruth and Truro")
+    # Plymouth's TTWA reaches over the Tamar into south-east Cornwall (Saltash, Torpoint)
+    assert 0.02 < weights["Plymouth"] < 0.1
+    # without the former districts the four LSOAs named "Cornwall" in 2011 give 3/4
+    # Wadebridge and 1/4 Plymouth: refused by default, kept with a warning on request
+    with pytest.raises(InputError, match="too few LSOAs") as caught:
+        population_lookup(lsoa_lookup, source_names={"E06000052": "Cornwall"},
+                          aliases={"Cornwall": []})  # fmt: skip
+    assert caught.value.rows == ["E06000052"]
+    assert "at least 34" in str(caught.value) and "aliases=" in str(caught.value)
+    with pytest.warns(UserWarning, match="Cornwall"):
+        stray = population_lookup(lsoa_lookup, source_names={"E06000052": "Cornwall"},
+                                  aliases={"Cornwall": []}, few="warn")  # fmt: skip
+    assert stray.set_index(stray["target"].map(names))["weight"].to_dict() == {
+        "Plymouth": 0.25, "Wadebridge": 0.75}  # fmt: skip
+    assert stray.attrs["few"] == {"E06000052": 4}
+
+
+def test_lad23_names_match_or_fall_back_without_too_few(lsoa_lookup, data):
+    lads = gpd.read_file(data / "lad" / "lad_uk_2023_05.topojson").set_index("id")
+    with pytest.warns(UserWarning, match="matches no LSOA name"):
+        lookup = population_lookup(lsoa_lookup, source_names=lads["name"], unmatched="warn")
+    assert lookup.attrs["few"] == {}
+    # the authorities created from 2019 on carry no LSOA's name: to be weighted by area
+    new = sorted(lads.loc[[c for c in lookup.attrs["unmatched"] if c[0] in "EW"], "name"])
+    assert new == sorted([
+        "Bournemouth, Christchurch and Poole", "Buckinghamshire", "Cumberland", "Dorset",
+        "East Suffolk", "Folkestone and Hythe", "North Northamptonshire", "North Yorkshire",
+        "Somerset", "West Northamptonshire", "West Suffolk", "Westmorland and Furness",
+    ])  # fmt: skip
+    lsoas = lookup.groupby("source")["lsoas"].sum()
+    assert lsoas["E06000052"] == 326 and lsoas["W06000016"] == 154
+    assert np.allclose(lookup.groupby("source")["weight"].sum(), 1.0, rtol=0, atol=1e-12)
+
+
+# a county whose LSOAs kept its former districts' names, beside one that did not
+_MERGED = pd.DataFrame({
+    "LSOA11CD": ["E1", "E2", "E3", "E4", "E5", "E6", "E7", "E8"],
+    "LSOA11NM": ["Oldshire 001A", "Oldshire 001B", "Oldshire 001C", "Oldshire 002A",
+                 "Eastvale 001A", "Eastvale 001B", "Newshire 003C", "Hastings 001A"],
+    "TTWA11CD": ["T1", "T1", "T1", "T1", "T2", "T2", "T2", "T3"]})  # fmt: skip
+
+
+def test_an_authority_matching_one_lsoa_is_refused_named_and_can_fall_back():
+    names = {"E06": "Newshire", "E07": "Hastings"}
+    with pytest.raises(InputError, match="too few LSOAs") as caught:
+        population_lookup(_MERGED, source_names=names)
+    assert caught.value.rows == ["E06"]
+    assert "Newshire (E06): 1 LSOAs named 'Newshire', whose MSOA numbers imply at least 3" in (
+        str(caught.value)
+    )
+    assert "few='fallback'" in caught.value.fix
+    with pytest.warns(UserWarning, match="Newshire"):
+        kept = population_lookup(_MERGED, source_names=names, few="warn")
+    assert kept.set_index("source")["target"].to_dict() == {"E06": "T2", "E07": "T3"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        quiet = population_lookup(_MERGED, source_names=names, few="ignore")
+    assert quiet.attrs["few"] == {"E06": 1}
+    area = pd.DataFrame({"source": ["E06", "E06", "E07"], "target": ["T1", "T2", "T3"],
+                         "weight": [0.8, 0.2, 1.0], "weighting": "area"})  # fmt: skip
+    with pytest.warns(UserWarning, match="weighted by the fallback lookup instead: E06"):
+        swapped = population_lookup(_MERGED, source_names=names, few="fallback", fallback=area)
+    rows = swapped.set_index(["source", "target"])
+    assert rows["weight"].to_dict() == {("E06", "T1"): 0.8, ("E06", "T2"): 0.2, ("E07", "T3"): 1.0}
+    assert rows.loc["E06", "weighting"].tolist() == ["area", "area"]
+    assert swapped.attrs["fallback"] == ["E06"] and swapped.attrs["few"] == {"E06": 1}
+    with pytest.raises(InputError, match="needs a fallback"):
+        population_lookup(_MERGED, source_names=names, few="fallback")
+    # a fallback that lacks the authority leaves it without weights: said, never dropped
+    with pytest.raises(CodesError, match="no fallback row") as caught:
+        population_lookup(_MERGED, source_names=names, few="fallback",
+                          fallback=area[area["source"] != "E06"])  # fmt: skip
+    assert caught.value.rows == ["E06"]
+    with pytest.raises(InputError, match="not one of"):
+        population_lookup(_MERGED, source_names=names, few="drop")
+
+
+def test_aliases_add_lsoa_names_to_an_authority():
+    names = {"E06": "Newshire", "E07": "Hastings"}
+    lookup = population_lookup(_MERGED, source_names=names,
+                               aliases={"Newshire": ["Oldshire", "Eastvale"]})  # fmt: skip
+    weights = lookup.set_index(["source", "target"])["weight"].to_dict()
+    assert weights == {("E06", "T1"): 4 / 7, ("E06", "T2"): 3 / 7, ("E07", "T3"): 1.0}
+    assert lookup.attrs["lsoa_names"]["E06"] == ["Newshire", "Oldshire", "Eastvale"]
+    assert lookup.attrs["few"] == {}
+    # names are matched as authority names are (case, punctuation)
+    same = population_lookup(_MERGED, source_names=names,
+                             aliases={"NEWSHIRE": ["oldshire", "Eastvale."]})  # fmt: skip
+    assert same.set_index(["source", "target"])["weight"].to_dict() == weights
+    # without source names the former districts are folded into the authority
+    by_name = population_lookup(_MERGED, aliases={"Newshire": ["Oldshire", "Eastvale"]})
+    assert sorted(by_name["source"].unique()) == ["Hastings", "Newshire"]
+    # an authority given here replaces its built-in entry
+    real = population_lookup(
+        pd.DataFrame({"LSOA11CD": ["E1", "E2"], "LSOA11NM": ["Caradon 001A", "Cornwall 001E"],
+                      "TTWA11CD": ["T1", "T2"]}),
+        source_names={"E06000052": "Cornwall"},
+    )  # fmt: skip
+    assert real["lsoas"].tolist() == [1.0, 1.0]
+    only_own = population_lookup(
+        pd.DataFrame({"LSOA11CD": ["E1", "E2"], "LSOA11NM": ["Caradon 001A", "Cornwall 001E"],
+                      "TTWA11CD": ["T1", "T2"]}),
+        source_names={"E06000052": "Cornwall"}, aliases={"Cornwall": []},
+    )  # fmt: skip
+    assert only_own["target"].tolist() == ["T2"]
+    for bad in ({"Newshire": "Oldshire"}, ["Oldshire"]):
+        with pytest.raises(InputError, match="aliases"):
+            population_lookup(_MERGED, source_names=names, aliases=bad)
+
+
+def test_built_in_aliases_are_the_shipped_table():
+    from geoclusters.crosswalks import LSOA_ALIASES
+
+    assert LSOA_ALIASES["Cornwall"] == tuple(RENAMED["E06000052"][1])
+    assert {name: list(prefixes) for name, prefixes in LSOA_ALIASES.items()} == dict(
+        RENAMED.values()
+    )
+    with pytest.raises(TypeError):
+        LSOA_ALIASES["Cornwall"] = ()  # type: ignore[index]
+
+
 # ---------------------------------------------------------------- API shape
 
 

@@ -14,7 +14,11 @@ the target (for example the share of its population, businesses or area).
   authority -> TTWA) from the official LSOA -> TTWA lookup: LSOAs hold
   roughly equal populations, so the share of an authority's LSOAs in a TTWA
   approximates the share of its people (and businesses) there, where area
-  weights hand rural land most of a split authority's count.
+  weights hand rural land most of a split authority's count. LSOAs are
+  assigned to authorities by name, with :data:`LSOA_ALIASES` for the
+  authorities whose LSOAs carry other names (the former districts of the 2009
+  unitary authorities), and an authority matching fewer LSOAs than their
+  names imply is refused rather than weighted on a stray few.
 
 Every lookup these functions return has a ``weighting`` column saying how it
 was weighted (``"area"``, ``"population proxy (LSOA count)"``), so that
@@ -29,7 +33,9 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from importlib import resources
+from types import MappingProxyType
 from typing import Literal
 
 import numpy as np
@@ -538,7 +544,41 @@ POPULATION_PROXY = "population proxy (LSOA count)"
 
 # "Tunbridge Wells 001A": the local authority's name, a three-digit MSOA
 # number and a letter (England and Wales LSOA names, 2011 and 2021).
-_LSOA_NAME = re.compile(r"^(?P<authority>.*\S)\s+\d{3}[A-Z]$")
+_LSOA_NAME = re.compile(r"^(?P<authority>.*\S)\s+(?P<msoa>\d{3})[A-Z]$")
+
+
+def _load_lsoa_aliases() -> dict[str, tuple[str, ...]]:
+    with (
+        resources.files("geoclusters")
+        .joinpath("data/lsoa_authority_names.csv")
+        .open(encoding="utf-8") as handle
+    ):
+        table = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return {name: tuple(rows["lsoa_name"]) for name, rows in table.groupby("authority", sort=False)}
+
+
+LSOA_ALIASES: Mapping[str, tuple[str, ...]] = MappingProxyType(_load_lsoa_aliases())
+"""The LSOA name prefixes of authorities whose LSOAs are not all named after them.
+
+Shipped as ``data/lsoa_authority_names.csv`` (columns ``authority,
+lsoa_name, kind``) and applied by :func:`population_lookup` by default:
+
+- the unitary authorities of 1 April 2009 (Cornwall, County Durham,
+  Northumberland, Shropshire, Wiltshire, Central Bedfordshire, Cheshire East,
+  Cheshire West and Chester), whose 2011 LSOAs kept the names of the
+  districts they replaced ("Caradon 001A", "Restormel 004B"); only the LSOAs
+  created in 2011 carry the new name. The districts are those abolished by
+  the structural change orders of 2008 made under the Local Government and
+  Public Involvement in Health Act 2007 (ONS, "Local government restructuring
+  2009");
+- spellings of the ONS LSOA (2011) -> TTWA (2011) lookup that differ from
+  ONS's authority names beyond case, punctuation and a ", City of" suffix:
+  "The Vale of Glamorgan", and the four spellings of Rhondda Cynon Taf.
+
+Authorities are named as in ONS's local authority district names of 2014 to
+2023 (matched ignoring case, punctuation, "&"/"and", a leading "The" and a
+", City of" or ", County of" suffix).
+"""
 
 
 def population_lookup(
@@ -549,8 +589,10 @@ def population_lookup(
     lsoa_name: str = "LSOA11NM",
     target: str = "TTWA11CD",
     authority: str | None = None,
+    aliases: Mapping[str, Sequence[str]] | None = None,
     fallback: pd.DataFrame | None = None,
     unmatched: Literal["raise", "warn"] = "raise",
+    few: Literal["raise", "warn", "ignore", "fallback"] = "raise",
 ) -> pd.DataFrame:
     """Population-proxy lookup local authority -> target, from an LSOA lookup.
 
@@ -561,7 +603,9 @@ def population_lookup(
     count mostly to whichever target holds most of its land. In England and
     Wales an LSOA's name is its local authority's name and a number
     (``"Tunbridge Wells 001A"``), which is how LSOAs are assigned to
-    authorities here.
+    authorities here; the LSOAs of the 2009 unitary authorities carry the
+    names of the districts they replaced, and a few authorities are spelled
+    otherwise, which the built-in table :data:`LSOA_ALIASES` covers.
 
     Parameters
     ----------
@@ -572,7 +616,8 @@ def population_lookup(
         ``{authority code: authority name}``, for example the ``name``
         column of local-authority areas from :func:`geoclusters.read_areas`.
         Names are matched ignoring case, punctuation and "&"/"and". Without
-        it the sources are the authority names themselves.
+        it the sources are the authority names themselves (former districts
+        and other spellings folded into the authority by the aliases).
     lsoa, lsoa_name, target : str
         Columns of ``lsoa_lookup``: LSOA code, LSOA name, target code.
     authority : str, optional
@@ -580,17 +625,39 @@ def population_lookup(
         (code or name), as ONS's LSOA -> LAD lookups and Scotland's data zone
         -> council lookups have; then LSOA names are not parsed, and it works
         for data zones too.
+    aliases : mapping, optional
+        ``{authority name or code: [LSOA name prefix, ...]}``: further LSOA
+        names that belong to an authority besides its own name, such as
+        ``{"Cornwall": ["Caradon", "Carrick", ...]}``. They extend the
+        built-in :data:`LSOA_ALIASES`; an authority given here replaces its
+        built-in entry (an empty list leaves it with its own name only).
     fallback : pandas.DataFrame, optional
         A lookup with columns ``source, target, weight`` (and ideally
         ``weighting``), such as :func:`areal_lookup`'s, used for the sources
         whose name matches no LSOA: authorities created or renamed after the
         LSOAs were named (2023 unitary authorities against 2011 LSOAs), and
         Scottish and Northern Irish ones (data zones and SOAs are not named
-        after their council). Their rows keep the fallback's ``weighting``.
+        after their council); and with ``few="fallback"`` for the authorities
+        that match too few LSOAs. Their rows keep the fallback's
+        ``weighting``.
     unmatched : {"raise", "warn"}
         Sources whose name matches no LSOA and that ``fallback`` does not
         cover: raise a CodesError naming them, or warn and leave them out
         (listed in ``.attrs["unmatched"]``).
+    few : {"raise", "warn", "ignore", "fallback"}, default "raise"
+        What to do with an authority that matches fewer LSOAs than their own
+        names imply it has: MSOAs are numbered from 001 within an authority
+        and hold at least one LSOA each, so LSOAs named up to "Cornwall 034E"
+        mean at least 34 LSOAs; matching 4 of them is the sign of LSOAs named
+        after former districts or spelled otherwise, which
+        :data:`LSOA_ALIASES` or ``aliases`` should name. ``"raise"`` an
+        InputError naming them, ``"warn"`` and keep their weights,
+        ``"ignore"`` and keep them, or ``"fallback"``: weight them by the
+        ``fallback`` lookup instead, with a warning. Listed in
+        ``.attrs["few"]`` in every case. There is no absolute floor: the
+        City of London (6 LSOAs) and the Isles of Scilly (1) are complete.
+        With ``authority=`` the column states each LSOA's authority and
+        there is nothing to check.
 
     Returns
     -------
@@ -600,15 +667,19 @@ def population_lookup(
         sum to 1), ``lsoas`` the number of them (NaN on fallback rows),
         ``weighting`` ``"population proxy (LSOA count)"`` or the fallback's.
         ``.attrs`` lists ``"fallback"`` (sources weighted by the fallback),
-        ``"unmatched"`` and ``"unnamed_lsoas"`` (LSOAs whose names carry no
-        authority, such as Scottish data zones). Pass it to :func:`crosswalk`
-        with ``source="source", target="target", weight="weight"``.
+        ``"unmatched"``, ``"unnamed_lsoas"`` (LSOAs whose names carry no
+        authority, such as Scottish data zones), ``"lsoa_names"`` (each
+        proxy-weighted source's LSOA name prefixes) and ``"few"`` (``{source:
+        LSOAs matched}`` of the authorities that matched too few). Pass it to
+        :func:`crosswalk` with ``source="source", target="target",
+        weight="weight"``.
 
     Raises
     ------
     InputError
-        For missing columns or an LSOA lookup in which no name carries an
-        authority's name.
+        For missing columns, an LSOA lookup in which no name carries an
+        authority's name, or authorities matching too few LSOAs with
+        ``few="raise"``.
     CodesError
         For unmatched sources with ``unmatched="raise"``.
 
@@ -627,6 +698,12 @@ def population_lookup(
     2  E07000065   T-Tunbridge  0.333333
     """  # noqa: E501
     unmatched = check_policy("unmatched", unmatched, ("raise", "warn"))
+    few = check_policy("few", few, ("raise", "warn", "ignore", "fallback"))
+    if few == "fallback" and fallback is None:
+        raise InputError(
+            "few='fallback' needs a fallback lookup",
+            fix="pass fallback=areal_lookup(authorities, targets)",
+        )
     if not isinstance(lsoa_lookup, pd.DataFrame):
         lsoa_lookup = read_lookup(lsoa_lookup)
     wanted = (lsoa, authority if authority is not None else lsoa_name, target)
@@ -649,8 +726,10 @@ def population_lookup(
         )
     if authority is not None:
         owner = rows[authority].where(rows[authority] != "")
+        msoa = pd.Series(np.nan, index=rows.index)
     else:
-        owner = rows[lsoa_name].str.extract(_LSOA_NAME, expand=False)
+        parts = rows[lsoa_name].str.extract(_LSOA_NAME)
+        owner, msoa = parts["authority"], pd.to_numeric(parts["msoa"])
     unnamed = rows.loc[owner.isna(), lsoa].astype(str).tolist()
     if len(unnamed) == len(rows):
         raise InputError(
@@ -659,57 +738,148 @@ def population_lookup(
             fix="use the England and Wales LSOA lookup, pass authority='<column>' if the "
             "lookup names each LSOA's authority, or use area weights (areal_lookup)",
         )
-    named = pd.DataFrame({"authority": owner[owner.notna()].astype(str), "target": rows[target]})
-    named = named.dropna()
-    named["target"] = named["target"].astype(str)
-    table = named.groupby(["authority", "target"]).size().rename("lsoas").reset_index()
-    table["weight"] = table["lsoas"] / table.groupby("authority")["lsoas"].transform("sum")
+    named = pd.DataFrame({"prefix": owner, "target": rows[target], "msoa": msoa})
+    named = named[owner.notna()].astype({"prefix": str, "target": str})
+    by_prefix = named.groupby(["prefix", "target"]).size().rename("lsoas").reset_index()
+    # MSOAs are numbered 001 upwards within an authority and each holds at least one
+    # LSOA, so the highest number is a floor on the LSOAs an authority name has
+    implied = named.groupby("prefix")["msoa"].max()
 
-    fallback_sources: list[str] = []
-    missing: list[str] = []
+    table_of_aliases = _alias_table(aliases)
+    prefixes_by_key: dict[str, list[str]] = {}
+    for prefix in implied.index:
+        prefixes_by_key.setdefault(_name_key(prefix), []).append(prefix)
+
     if source_names is None:
-        table = table.rename(columns={"authority": "source"})
+        owner_of = {p: name for name, ps in table_of_aliases.values() for p in ps}
+        members: dict[str, list[str]] = {}
+        for prefix in implied.index:
+            members.setdefault(owner_of.get(_name_key(prefix), prefix), []).append(prefix)
+        names = pd.Series({source: source for source in members}, dtype="string")
     else:
         names = pd.Series(source_names, dtype="string").astype(str)
-        by_key = {_name_key(a): a for a in table["authority"].unique()}
-        matched = names.map(lambda n: by_key.get(_name_key(n)))
-        codes = names.index.astype(str)
-        table = table.merge(
-            pd.DataFrame({"source": codes, "authority": matched.to_numpy()}).dropna(),
-            on="authority",
-        ).drop(columns="authority")
-        without = sorted(codes[matched.isna().to_numpy()])
-        if without and fallback is not None:
-            extra = _fallback_rows(fallback, without)
-            fallback_sources = sorted(extra["source"].unique())
-            table = pd.concat([table, extra], ignore_index=True)
-        missing = sorted(set(without) - set(fallback_sources))
+        names.index = names.index.astype(str)
+        members = {}
+        for code, name in names.items():
+            key = _name_key(name)
+            keys = dict.fromkeys([key, *table_of_aliases.get(key, ("", ()))[1]])
+            found = [p for k in keys for p in prefixes_by_key.get(k, [])]
+            if found:
+                members[code] = list(dict.fromkeys(found))
+    assigned = pd.DataFrame(
+        [(source, prefix) for source, ps in members.items() for prefix in ps],
+        columns=["source", "prefix"],
+    )
+    table = assigned.merge(by_prefix, on="prefix")
+    table = table.groupby(["source", "target"], as_index=False)["lsoas"].sum()
+    lsoas = table.groupby("source")["lsoas"].sum()
+    table["weight"] = table["lsoas"] / table["source"].map(lsoas)
+    table["lsoas"] = table["lsoas"].astype(float)
+
+    floor = assigned["prefix"].map(implied).groupby(assigned["source"])
+    expected = floor.sum(min_count=1).reindex(lsoas.index)
+    short = lsoas < expected
+    too_few = {str(s): int(lsoas[s]) for s in lsoas.index[short]}
+
+    without = sorted(set(names.index) - set(lsoas.index))
+    swapped = sorted(too_few) if few == "fallback" else []
+    fallback_sources: list[str] = []
+    if (without or swapped) and fallback is not None:
+        table = table[~table["source"].isin(swapped)]
+        extra = _fallback_rows(fallback, without + swapped)
+        fallback_sources = sorted(extra["source"].unique())
+        table = pd.concat([table, extra], ignore_index=True)
+    missing = sorted(set(without + swapped) - set(fallback_sources))
     if "weighting" not in table:
         table["weighting"] = POPULATION_PROXY
     table["weighting"] = table["weighting"].fillna(POPULATION_PROXY)
     table = table[["source", "target", "weight", "lsoas", "weighting"]]
     table = table.sort_values(["source", "target"], kind="stable").reset_index(drop=True)
+    if too_few and few != "ignore":
+        _report_few(too_few, expected, names, members, few, set(fallback_sources))
     if missing:
-        problem = "local authorities whose name matches no LSOA name and no fallback row"
+        problem = (
+            "local authorities whose name matches no LSOA name (or too few, with "
+            "few='fallback') and no fallback row"
+        )
         if unmatched == "raise":
             raise CodesError(
                 problem,
                 rows=missing,
                 fix="pass fallback=areal_lookup(authorities, targets) to weight them by area "
-                "(reported in the weighting column), check the names' vintage, or pass "
+                "(reported in the weighting column), pass aliases={name: [LSOA names]} if "
+                "their LSOAs carry other names, check the names' vintage, or pass "
                 "unmatched='warn' to leave them out",
             )
         warn_user(f"{problem}, left out: {_shown(missing)}", UserWarning)
-    if fallback_sources:
+    unnamed_fallback = sorted(set(fallback_sources) - set(swapped))
+    if unnamed_fallback:
         warn_user(
-            f"{len(fallback_sources)} local authorities match no LSOA name and are weighted by "
-            f"the fallback lookup instead (see the weighting column): {_shown(fallback_sources)}",
+            f"{len(unnamed_fallback)} local authorities match no LSOA name and are weighted by "
+            f"the fallback lookup instead (see the weighting column): {_shown(unnamed_fallback)}",
             UserWarning,
         )
+    proxied = set(table.loc[table["weighting"] == POPULATION_PROXY, "source"])
     table.attrs["fallback"] = fallback_sources
     table.attrs["unmatched"] = missing
     table.attrs["unnamed_lsoas"] = len(unnamed)
+    table.attrs["lsoa_names"] = {s: members[s] for s in sorted(proxied)}
+    table.attrs["few"] = too_few
     return table
+
+
+def _alias_table(
+    aliases: Mapping[str, Sequence[str]] | None,
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """``{name key: (authority name, LSOA name keys)}``: the built-in aliases, then the user's."""
+    if aliases is not None and not isinstance(aliases, Mapping):
+        raise InputError(
+            "aliases must map authority names to lists of LSOA names, "
+            f"not be a {type(aliases).__name__}",
+            fix="pass aliases={'Cornwall': ['Caradon', 'Carrick']}",
+        )
+    merged = {_name_key(name): (name, prefixes) for name, prefixes in LSOA_ALIASES.items()}
+    for name, prefixes in (aliases or {}).items():
+        if isinstance(prefixes, str) or not all(isinstance(p, str) for p in prefixes):
+            raise InputError(
+                f"aliases[{name!r}] is not a list of LSOA names",
+                fix=f"pass aliases={{{name!r}: ['<LSOA name without its number>', ...]}}",
+            )
+        merged[_name_key(name)] = (str(name), tuple(prefixes))
+    return {key: (name, tuple(map(_name_key, ps))) for key, (name, ps) in merged.items()}
+
+
+def _report_few(too_few, expected, names, members, few, fell_back) -> None:
+    """Refuse or warn about authorities that match fewer LSOAs than they must have."""
+    described = []
+    for source, found in too_few.items():
+        label = names[source] if names[source] == source else f"{names[source]} ({source})"
+        shown = ", ".join(repr(p) for p in members[source])
+        described.append(
+            f"{label}: {found} LSOAs named {shown}, whose MSOA numbers imply at least "
+            f"{int(expected[source])}"
+        )
+    problem = (
+        "local authorities that match too few LSOAs to be all of them (their LSOAs are "
+        "probably named after former districts or spelled otherwise): " + "; ".join(described)
+    )
+    fix = (
+        "pass aliases={'<authority>': ['<LSOA name without its number>', ...]} naming the "
+        "LSOA names that belong to them, or few='fallback' with fallback=areal_lookup(...) to "
+        "weight them by area, or few='warn' to keep these weights"
+    )
+    if few == "raise":
+        raise InputError(problem, rows=list(too_few), fix=fix)
+    if few == "fallback":
+        # those the fallback lacks are reported with the unmatched authorities
+        weighted = sorted(set(too_few) & fell_back)
+        if weighted:
+            warn_user(
+                f"{problem}; weighted by the fallback lookup instead: {_shown(weighted)}",
+                UserWarning,
+            )
+        return
+    warn_user(f"{problem}; their weights are kept. What to do: {fix}", UserWarning)
 
 
 def _name_key(name: str) -> str:
