@@ -229,3 +229,15 @@ def test_core_install_without_the_maps_extra(tmp_path):
     again = core("map", "--from", str(out))
     assert again.returncode == 2 and "Traceback" not in again.stderr
     assert 'pip install "geoclusters[maps]"' in again.stderr
+
+
+def test_focus_and_inset_reach_the_maps_and_the_report(result, tmp_path):
+    codes = [str(code) for code in result.areas.index[:4]]
+    result.write(tmp_path / "run", maps=False, report=False)
+    arguments = ["map", "--from", str(tmp_path / "run"), "--out", str(tmp_path / "maps")]
+    assert main([*arguments, "--focus", *codes, "--inset", *codes[:2]]) == 0
+    assert (tmp_path / "maps" / "map_focus.png").read_bytes().startswith(b"\x89PNG")
+    plain = result.write(tmp_path / "plain", maps=False)
+    focused = result.write(tmp_path / "focused", maps=False, focus=codes)
+    images = [p["report"].read_text().count("<img") for p in (plain, focused)]
+    assert images[1] == images[0] + 1  # the detail map of the focus areas
