@@ -269,7 +269,9 @@ def main(argv=None) -> int:
         analysis = analyse()
     print(summary_text(analysis))
 
-    paths = analysis.result.write(out, overwrite=True)
+    # the Kent zoom as map_focus.png and in the report; map.png stays the whole map
+    view = real.codes_by_name(analysis.result.areas, VIEW)
+    paths = analysis.result.write(out, overwrite=True, focus=view)
     for key, merged in (
         ("naive_conurbations", analysis.naive),
         ("hub_conurbations", analysis.by_hand),

@@ -131,8 +131,10 @@ def kent(tmp_path_factory):
 
 def test_kent_writes_every_output(kent):
     out, printed = kent
-    extra = ["naive_conurbations.gpkg", "hub_conurbations.gpkg", "kent_map.png"]
+    extra = ["naive_conurbations.gpkg", "hub_conurbations.gpkg", "kent_map.png", "map_focus.png"]
     assert_outputs_written(out, RUN_OUTPUTS + extra + ["kent_map_naive.png", "links.csv"])
+    report = (out / "report.html").read_text()
+    assert "Tunbridge Wells" in report and "APPROXIMATION" in report.upper()
     for name in ("kent_map.png", "kent_map_naive.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert str(out / name) in printed
