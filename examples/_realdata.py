@@ -10,8 +10,15 @@ examples build an APPROXIMATION from public local-authority data:
   was 0; a growth of −1 means the 2015 count is 0 and the 2010 count is
   unknown, so it is left missing and the 2010 all-industry total sums the
   known segments);
-- moved from local authorities to Travel to Work Areas by area-weighted
-  crosswalk (the share of each authority's area in each TTWA).
+- moved from local authorities to Travel to Work Areas by population-proxy
+  weights where the official LSOA -> TTWA lookup allows (the share of each
+  English or Welsh authority's LSOAs in each TTWA: LSOAs hold roughly equal
+  populations, and their names carry the authority's), and by area weights
+  elsewhere (Scotland's data zones carry no council name).
+
+Commuting between TTWAs, for the strength of the links between clusters, is
+the 2021 Census (residence -> workplace, local authorities of England and
+Wales) moved onto the TTWAs with a local authority -> TTWA lookup.
 
 The data directory is ``$GEOCLUSTERS_DATA`` or ``../shared/data`` beside the
 repository. Nothing is copied from it.
@@ -30,10 +37,22 @@ import pandas as pd
 
 import geoclusters as gc
 
+WEIGHTING_NOTE = (
+    "Weighting: population proxy (the share of an authority's LSOAs in each TTWA) for the "
+    "authorities of England and Wales; area weights for Scotland's 32 councils, whose data "
+    "zones carry no council name."
+)
+
 APPROXIMATION_NOTE = (
     "APPROXIMATION: TTWA counts were moved from local-authority business counts (about "
-    "2015, with 2010 back-cast from published growth) by area weighting; they are not the "
-    "ONS TTWA tables behind Nesta's 2016 report."
+    "2015, with 2010 back-cast from published growth) by population-proxy weights (area "
+    "weights in Scotland); they are not the ONS TTWA tables behind Nesta's 2016 report."
+)
+
+COMMUTING_NOTE = (
+    "Commuting: 2021 Census residence -> workplace flows between the local authorities of "
+    "England and Wales, moved onto the TTWAs (an approximation; taken in a lockdown; no "
+    "Scottish flows, so links in Scotland rest on shared groups and profiles)."
 )
 
 # industry segments of the Nesta industry data that are creative, as sector groups
@@ -123,21 +142,112 @@ def local_authority_counts() -> pd.DataFrame:
 
 
 @cache
-def ttwa_counts() -> pd.DataFrame:
+def lsoa_lookup() -> pd.DataFrame:
+    """The official LSOA (2011) -> TTWA (2011) lookup of the UK."""
+    return gc.read_lookup(data_dir() / "lookups/lsoa11_ttwa11_uk.csv")
+
+
+@cache
+def ttwa_lookup(weighting: str = "population") -> pd.DataFrame:
+    """Local authority (2014) -> GB TTWA weights: ``"population"`` (proxy) or ``"area"``.
+
+    The population proxy covers England and Wales (the library's built-in
+    table gives the 2009 unitary authorities the LSOAs named after their former
+    districts, and refuses an authority matching too few LSOAs); Scotland's
+    councils fall back to area weights (the ``weighting`` column says which each
+    row is).
+    """
+    areal = gc.areal_lookup(local_authorities(), gb_ttwas())
+    if weighting == "area":
+        return areal
+    with warnings.catch_warnings():
+        # the 32 Scottish councils falling back to area weights, as the notes say
+        warnings.filterwarnings("ignore", message=r".*match no LSOA name", category=UserWarning)
+        return gc.population_lookup(
+            lsoa_lookup(), source_names=local_authorities()["name"], fallback=areal
+        )
+
+
+@cache
+def ttwa_counts(weighting: str = "population") -> pd.DataFrame:
     """The local-authority counts moved onto the TTWAs (an approximation)."""
-    lookup = gc.areal_lookup(local_authorities(), gb_ttwas())
     # a missing back-cast cell (2015 count 0, 2010 unknown but small) is skipped,
     # so such TTWA sums are lower bounds rather than missing
     return gc.crosswalk(
-        local_authority_counts(), lookup, "source", "target", weight="weight", skipna=True
+        local_authority_counts(),
+        ttwa_lookup(weighting),
+        source="source",
+        target="target",
+        weight="weight",
+        skipna=True,
     )
+
+
+@cache
+def census_authorities() -> dict[str, str]:
+    """Code -> name of the local authorities of the 2021 Census commuting table."""
+    path = data_dir() / "commuting/census2021_odwp01ew_ltla.csv.gz"
+    raw = pd.read_csv(path, dtype=str, usecols=[0, 1])
+    return dict(zip(raw.iloc[:, 0], raw.iloc[:, 1], strict=True))
+
+
+@cache
+def census_lookup() -> pd.DataFrame:
+    """Local authority (Census 2021 codes) -> TTWA 2011 weights, for commuting.
+
+    The derived LAD 2023 weights (MSOA representative points; approximate) for
+    the authorities that still exist in 2023; the 17 Cumbrian, North Yorkshire
+    and Somerset districts of the 2021 Census, merged in 2023, get weights from
+    the official LSOA -> TTWA lookup instead, counting their LSOAs (whose names
+    carry the district's name; LSOAs hold roughly equal populations).
+    """
+    derived = pd.read_csv(data_dir() / "lookups/lad23_ttwa11_weights_derived.csv", dtype=str)
+    derived = derived.rename(columns={"lad23cd": "source", "ttwa11cd": "target"})
+    derived["weight"] = derived["weight"].astype(float)
+    names = census_authorities()
+    missing = sorted(set(names) - set(derived["source"]))
+    lsoas = lsoa_lookup()
+    district = lsoas["LSOA11NM"].str.replace(r"\s+\d{3}[A-Z]$", "", regex=True)
+    pieces = []
+    for code in missing:
+        # Somerset West and Taunton (2019) is the former Taunton Deane and West Somerset
+        districts = (
+            ["Taunton Deane", "West Somerset"]
+            if names[code] == "Somerset West and Taunton"
+            else [names[code]]
+        )
+        rows = lsoas[district.isin(districts)]
+        if rows.empty:
+            raise SystemExit(f"no LSOAs named after {names[code]!r}")
+        share = rows.groupby("TTWA11CD").size() / len(rows)
+        pieces.append(
+            pd.DataFrame({"source": code, "target": share.index, "weight": share.to_numpy()})
+        )
+    return pd.concat([derived[["source", "target", "weight"]], *pieces], ignore_index=True)
+
+
+@cache
+def ttwa_flows() -> pd.DataFrame:
+    """Census 2021 commuters moved onto the TTWAs (an approximation).
+
+    People living in England and Wales who work in Scotland or Northern Ireland
+    (workplace codes the lookup lacks) are left out: the 2021 table has no
+    residents of Scotland, so links across the border have no flow anyway.
+    """
+    flows = gc.read_census_flows(data_dir() / "commuting/census2021_odwp01ew_ltla.csv.gz")
+    return gc.move_flows(flows, census_lookup(), unmatched="ignore")
 
 
 def run_ttwas(**options):
     """The whole job on the GB TTWAs with the creative segment groups, 2010 → 2015."""
-    options = {"notes": (APPROXIMATION_NOTE,), **options}
+    options = {"notes": (APPROXIMATION_NOTE, WEIGHTING_NOTE, COMMUTING_NOTE), **options}
     return gc.run(
-        gb_ttwas(), ttwa_counts(), groups=CREATIVE_GROUPS, periods=["2010", "2015"], **options
+        gb_ttwas(),
+        ttwa_counts(),
+        groups=CREATIVE_GROUPS,
+        periods=["2010", "2015"],
+        flows=ttwa_flows(),
+        **options,
     )
 
 
@@ -208,17 +318,18 @@ def clusters_by_type(areas) -> list[str]:
     return lines
 
 
-def conurbation_lines(conurbations, areas) -> list[str]:
-    """Each conurbation: id, size, shared sector groups and members, wrapped."""
+def conurbation_lines(merged, areas) -> list[str]:
+    """Each conurbation (of a ``Conurbations`` result): id, size, shared groups, members."""
     import textwrap
 
+    conurbations = merged.table
     if not len(conurbations):
         return ["  none: no two neighbouring clusters share a sector group"]
     lines = []
     for key, row in conurbations.iterrows():
         lines.append(f"  {key}: {row['n_members']} areas, sharing {row['sectors'] or '-'}")
         lines += textwrap.wrap(row["name"], 96, initial_indent="      ", subsequent_indent="      ")
-    hubs = conurbations.attrs.get("hubs", [])
+    hubs = merged.hubs
     if hubs:
         named = ", ".join(f"{areas.loc[code, 'name']} ({code})" for code in hubs)
         lines.append(f"  kept out of every merge as a hub (still a cluster): {named}")
@@ -261,7 +372,7 @@ def run_script(argv, name: str, doc: str, analyse, summary_text) -> int:
     with quiet_repairs():
         result = analyse()
     print(summary_text(result))
-    paths = result.write(out)
+    paths = result.write(out, overwrite=True)
     print("\nWritten:")
     print("\n".join(written_lines(paths)))
     return 0

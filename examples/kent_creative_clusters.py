@@ -4,29 +4,35 @@ Nesta's 2016 report *The Geography of Creativity in the UK* found Tunbridge
 Wells joining Hastings, Eastbourne and Brighton into one creative
 conurbation, with Medway and Canterbury as clusters nearby. This script runs
 the same analysis on the 218 TTWAs of Great Britain and shows why the way
-clusters are merged matters:
+clusters are merged matters, three ways side by side:
 
-1. the naive sector-aware merge links every pair of neighbouring clusters
-   that share a sector group; London is a cluster in almost every group and
-   touches eleven TTWAs, so it chains Kent and Sussex to half of the South
-   East;
-2. kept out as a *hub*, London stays a cluster on its own and the Kent and
-   Sussex areas merge only through each other;
-3. linking only on the group the four areas share narrows it further.
+1. the naive merge (``method="components"``, the 0.1 rule): every pair of
+   neighbouring clusters that share a sector group is linked, however weakly,
+   and a connected chain is one conurbation; London is a cluster in almost
+   every group and touches eleven TTWAs, so it chains Kent and Sussex to half
+   of the South East;
+2. the same with London named a hub by hand: still a chain, through Crawley
+   and Guildford;
+3. the default: every link scored by the groups the two areas share, the
+   2021 Census commuting between them and how alike their sector profiles
+   are, conurbations built so that one weak link cannot join two blocs, and
+   hubs found from the links (no hub named).
 
-The counts are an APPROXIMATION moved from local-authority business counts
-(see ``_realdata.py``), not the tables behind the report.
+It then prints what the links table says about each of Tunbridge Wells's
+links. The counts are an APPROXIMATION moved from local-authority business
+counts by population-proxy weights (see ``_realdata.py``), not the tables
+behind the report.
 
 Run it::
 
     python examples/kent_creative_clusters.py [--out DIR]
 
-It prints a summary and writes the usual outputs (``areas.gpkg``,
-``clusters.csv``, ``conurbations.gpkg``, ``summary.csv``,
-``provenance.json``, ``map.png``, ``lisa.png``, ``map.html``,
-``report.html``) of the run with London as a hub, plus
-``naive_conurbations.gpkg``, ``kent_map.png`` (zoomed on Kent and Sussex)
-and ``kent_map_naive.png`` (the same view without the hub).
+It prints a summary and writes the usual outputs of the default run
+(``areas.gpkg``, ``clusters.csv``, ``conurbations.gpkg``, ``links.csv``,
+``summary.csv``, ``provenance.json``, ``map.png``, ``lisa.png``,
+``map.html``, ``report.html``), plus ``naive_conurbations.gpkg``,
+``hub_conurbations.gpkg``, ``kent_map.png`` (zoomed on Kent and Sussex) and
+``kent_map_naive.png`` (the same view, naive merge).
 """
 
 from __future__ import annotations
@@ -35,12 +41,11 @@ import textwrap
 from dataclasses import dataclass
 
 import _realdata as real
-import geopandas as gpd
 
 import geoclusters as gc
 
 NAME = "kent_creative_clusters"
-TITLE = "Creative clusters in Kent and Sussex (TTWAs, approximate counts)"
+TITLE = "Creative clusters in Kent and Sussex (TTWAs, approximate counts, population-proxy weights)"
 
 # the conurbation of the 2016 report
 CORE = ["Tunbridge Wells", "Hastings", "Eastbourne", "Brighton"]
@@ -60,48 +65,38 @@ VIEW = [
 
 @dataclass(frozen=True)
 class KentAnalysis:
-    """The run with London as a hub, and the two other ways of merging.
+    """The default run, and the two other ways of merging its clusters.
 
     Attributes
     ----------
     result : geoclusters.RunResult
-        Every GB TTWA, London kept out of merges.
-    naive : geopandas.GeoDataFrame
-        Conurbations merged without a hub.
-    narrow : geopandas.GeoDataFrame
-        Conurbations merged only on ``shared``, London still a hub.
-    shared : list of str
-        The sector groups all four core areas are clusters in.
+        Every GB TTWA, default merging (cohesion, hubs found, commuting).
+    naive : geoclusters.Conurbations
+        The 0.1 merge: connected components of the links sharing a group.
+    by_hand : geoclusters.Conurbations
+        The 0.1 merge with London named a hub.
     """
 
     result: gc.RunResult
-    naive: gpd.GeoDataFrame
-    narrow: gpd.GeoDataFrame
-    shared: list[str]
+    naive: gc.Conurbations
+    by_hand: gc.Conurbations
 
 
 def analyse(**options) -> KentAnalysis:
-    """Run the GB TTWAs with London as a hub and merge the clusters the other two ways."""
-    options = {"hubs": (real.LONDON,), "permutations": 199, "title": TITLE, **options}
+    """Run the GB TTWAs with the defaults and merge the clusters the two old ways."""
+    options = {"permutations": 199, "title": TITLE, **options}
     result = real.run_ttwas(**options)
-    areas = result.areas
-    naive = gc.merge_conurbations(result.clusters, result.graph, areas, result.counts)
-    groups = [real.area_groups(areas.loc[code]) for code in real.codes_by_name(areas, CORE)]
-    shared = sorted(set.intersection(*groups))
-    narrow = gc.merge_conurbations(
-        result.clusters,
-        result.graph,
-        areas,
-        result.counts,
-        sectors=shared or None,
-        hubs=[real.LONDON],
-    )
-    return KentAnalysis(result, naive, narrow, shared)
+    old = {"method": "components", "flows": real.ttwa_flows()}
+    data = (result.areas, result.counts, result.graph, result.detection)
+    naive = gc.merge_conurbations(*data, hubs=None, **old)
+    by_hand = gc.merge_conurbations(*data, hubs=[real.LONDON], **old)
+    return KentAnalysis(result, naive, by_hand)
 
 
-def holding(conurbations: gpd.GeoDataFrame, code: str):
+def holding(conurbations, code: str):
     """The row of the conurbation with ``code`` among its members, or None."""
-    rows = conurbations[conurbations["members"].str.split(";").map(lambda m: code in m)]
+    table = getattr(conurbations, "table", conurbations)
+    rows = table[table["members"].str.split(";").map(lambda m: code in m)]
     return rows.iloc[0] if len(rows) else None
 
 
@@ -122,6 +117,39 @@ def _merge_text(label: str, row, areas, core_codes: list[str]) -> list[str]:
     ]
 
 
+def side_by_side(analysis: KentAnalysis, areas) -> list[str]:
+    """One line per merge: Tunbridge Wells's conurbation, London in it, the largest."""
+    merges = {
+        "naive (0.1, no hub)": analysis.naive,
+        "London a hub by hand": analysis.by_hand,
+        "default (cohesion)": analysis.result.merged,
+    }
+    lines = [f"  {'merge':<24}{'T. Wells with':>14}{'London in':>11}{'largest':>9}  hubs"]
+    for label, merged in merges.items():
+        row = holding(merged, real.TUNBRIDGE_WELLS)
+        members = row["members"].split(";") if row is not None else []
+        hubs = ", ".join(areas.loc[merged.hubs, "name"]) or "-"
+        lines.append(
+            f"  {label:<24}{len(members):>14}{'yes' if real.LONDON in members else 'no':>11}"
+            f"{int(merged.table['n_members'].max()):>9}  {hubs}"
+        )
+    return lines
+
+
+def link_lines(result: gc.RunResult) -> list[str]:
+    """What the links table says about each of Tunbridge Wells's links."""
+    links = result.links
+    own = links[(links["from"] == real.TUNBRIDGE_WELLS) | (links["to"] == real.TUNBRIDGE_WELLS)]
+    lines = []
+    for _, link in own.iterrows():
+        other = link["to_name"] if link["from"] == real.TUNBRIDGE_WELLS else link["from_name"]
+        merged = "merged" if link["conurbation"] else "not merged"
+        lines += real.paragraph(
+            f"{other}: {link['strength']:.2f}, {merged}. {link['why']}.", "  ", "      "
+        )
+    return lines
+
+
 def summary_text(analysis: KentAnalysis) -> str:
     """What a planner reads: the data, the Kent and Sussex clusters and the three merges."""
     result = analysis.result
@@ -140,6 +168,8 @@ def summary_text(analysis: KentAnalysis) -> str:
         TITLE,
         "=" * len(TITLE),
         *real.paragraph(real.APPROXIMATION_NOTE),
+        *real.paragraph(real.WEIGHTING_NOTE),
+        *real.paragraph(real.COMMUTING_NOTE),
         *real.paragraph(
             f"Areas: {len(areas)} Travel to Work Areas of Great Britain (2011); Northern "
             "Ireland's 10 are left out because the local-authority counts cover Great Britain "
@@ -160,41 +190,51 @@ def summary_text(analysis: KentAnalysis) -> str:
         ),
         "",
         "Merging neighbouring clusters into conurbations, three ways",
+        *side_by_side(analysis, areas),
         *_merge_text(
             "1. Naive (no hub)", holding(analysis.naive, core_codes[0]), areas, core_codes
         ),
         *real.paragraph(
             f"Why: London is a cluster in {london_groups} and touches {n_neighbours} TTWAs, so "
-            "almost every cluster around it shares a group with it, and the merge chains them "
-            "all into one South-East blob.",
+            "almost every cluster around it shares a group with it, and one shared group is "
+            "enough to chain them all into one South-East blob.",
             "     ",
         ),
         *_merge_text(
-            "2. London kept out as a hub",
-            holding(result.conurbations, core_codes[0]),
+            "2. London named a hub by hand",
+            holding(analysis.by_hand, core_codes[0]),
             areas,
             core_codes,
         ),
         *real.paragraph(
-            "London stays a cluster on its own. The rest still chain through shared groups: "
-            "publishing and content clusters are dense across the South East in this data.",
+            "London stays a cluster on its own, but the rest still chain through shared "
+            "groups: publishing and content clusters are dense across the South East.",
             "     ",
         ),
         *_merge_text(
-            f"3. Only the group(s) all four share ({', '.join(analysis.shared) or 'none'}), "
-            "London a hub",
-            holding(analysis.narrow, core_codes[0]),
+            "3. Default (links scored, cohesion rule, hubs found)",
+            holding(result.merged, core_codes[0]),
             areas,
             core_codes,
         ),
+        *real.paragraph(
+            "No hub named: "
+            + (", ".join(areas.loc[result.merged.hubs, "name"]) or "none")
+            + " found from the links (each alone ties blocs not otherwise tied). One weak link "
+            "cannot join two blocs, and every member is within two strong links of every other.",
+            "     ",
+        ),
         "",
-        "All conurbations (London as a hub, every group)",
-        *real.conurbation_lines(result.conurbations, areas),
+        "Tunbridge Wells's links (the links table: strength, merged, why)",
+        *link_lines(result),
+        "",
+        "All conurbations (default)",
+        *real.conurbation_lines(result.merged, areas),
     ]
     return "\n".join(lines)
 
 
-def kent_map(result: gc.RunResult, conurbations: gpd.GeoDataFrame, title: str):
+def kent_map(result: gc.RunResult, conurbations, title: str):
     """The typology map zoomed on Kent and Sussex, conurbations outlined, areas named.
 
     ``typology_map`` labels conurbations only, at a point of their whole polygon
@@ -229,17 +269,27 @@ def main(argv=None) -> int:
         analysis = analyse()
     print(summary_text(analysis))
 
-    paths = analysis.result.write(out)
-    paths["naive_conurbations"] = out / "naive_conurbations.gpkg"
-    analysis.naive.to_file(paths["naive_conurbations"], layer="conurbations", engine="pyogrio")
+    # the Kent zoom as map_focus.png and in the report; map.png stays the whole map
+    view = real.codes_by_name(analysis.result.areas, VIEW)
+    paths = analysis.result.write(out, overwrite=True, focus=view)
+    for key, merged in (
+        ("naive_conurbations", analysis.naive),
+        ("hub_conurbations", analysis.by_hand),
+    ):
+        paths[key] = out / f"{key}.gpkg"
+        merged.table.to_file(paths[key], layer="conurbations", engine="pyogrio")
     for key, conurbations, title in (
-        ("kent_map", analysis.result.conurbations, TITLE + "\nLondon kept out as a hub"),
-        ("kent_map_naive", analysis.naive, TITLE + "\nNaive merge, no hub"),
+        (
+            "kent_map",
+            analysis.result.conurbations,
+            TITLE + "\nDefault merge (cohesion, hubs found)",
+        ),
+        ("kent_map_naive", analysis.naive.table, TITLE + "\nNaive merge, no hub"),
     ):
         figure = kent_map(analysis.result, conurbations, title)
         paths[key] = out / f"{key}.png"
         figure.savefig(paths[key], dpi=150, bbox_inches="tight")
-    print("\nWritten (run with London as a hub):")
+    print("\nWritten (the default run):")
     print("\n".join(real.written_lines(paths)))
     return 0
 

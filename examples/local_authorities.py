@@ -34,7 +34,8 @@ NAME = "local_authorities"
 TITLE = "Creative clusters in Great Britain (local authorities, 2010 back-cast)"
 NOTE = (
     "Local authority districts (2014) as published; 2015 business counts are the published "
-    "ones, 2010 counts are back-cast from published growth rates, an APPROXIMATION."
+    "ones, 2010 counts are back-cast from published growth rates, an APPROXIMATION. No "
+    "crosswalk, so no weighting: the counts are each authority's own."
 )
 
 
@@ -86,7 +87,7 @@ def summary_text(result: gc.RunResult) -> str:
         *real.clusters_by_type(areas),
         "",
         "Conurbations: neighbouring clusters sharing a sector group",
-        *real.conurbation_lines(result.conurbations, areas),
+        *real.conurbation_lines(result.merged, areas),
     ]
     return "\n".join(lines)
 

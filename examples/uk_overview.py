@@ -2,9 +2,10 @@
 
 Runs the Nesta 2016 rule on all 228 TTWAs (2011) with four creative sector
 groups of business counts, 2010 -> 2015, types every cluster as high
-concentration, high growth or both, and merges neighbouring clusters that
-share a group into conurbations, with London kept out of merges as a hub
-(see ``kent_creative_clusters.py`` for why). Northern Ireland's 10 TTWAs are
+concentration, high growth or both, and merges neighbouring clusters into
+conurbations by the default cohesion rule (links scored by shared groups,
+2021 Census commuting and profile likeness; hubs such as London found from
+the links, see ``kent_creative_clusters.py``). Northern Ireland's 10 TTWAs are
 kept on the map as "no data": the counts cover Great Britain only.
 
 The counts are an APPROXIMATION moved from local-authority business counts
@@ -15,7 +16,7 @@ Run it::
     python examples/uk_overview.py [--out DIR]
 
 It prints a short summary and writes ``areas.gpkg``, ``clusters.csv``,
-``conurbations.gpkg``, ``summary.csv``, ``provenance.json``, ``map.png``,
+``conurbations.gpkg``, ``links.csv``, ``summary.csv``, ``provenance.json``, ``map.png``,
 ``lisa.png``, ``map.html`` and ``report.html``.
 """
 
@@ -26,22 +27,21 @@ import _realdata as real
 import geoclusters as gc
 
 NAME = "uk_overview"
-TITLE = "Creative clusters in the UK (TTWAs, approximate counts)"
+TITLE = "Creative clusters in the UK (TTWAs, approximate counts, population-proxy weights)"
 
 
 def analyse(**options) -> gc.RunResult:
-    """Every TTWA, Northern Ireland as "no data", London as a hub, 199 permutations for LISA."""
+    """Every TTWA, Northern Ireland as "no data", default merging, 199 permutations for LISA."""
     options = {
         "groups": real.CREATIVE_GROUPS,
         "periods": ["2010", "2015"],
         "missing_counts": "no data",
-        "hubs": (real.LONDON,),
         "permutations": 199,
         "title": TITLE,
-        "notes": (real.APPROXIMATION_NOTE,),
+        "notes": (real.APPROXIMATION_NOTE, real.WEIGHTING_NOTE, real.COMMUTING_NOTE),
         **options,
     }
-    return gc.run(real.ttwas(), real.ttwa_counts(), **options)
+    return gc.run(real.ttwas(), real.ttwa_counts(), flows=real.ttwa_flows(), **options)
 
 
 def summary_text(result: gc.RunResult) -> str:
@@ -53,6 +53,8 @@ def summary_text(result: gc.RunResult) -> str:
         TITLE,
         "=" * len(TITLE),
         *real.paragraph(real.APPROXIMATION_NOTE),
+        *real.paragraph(real.WEIGHTING_NOTE),
+        *real.paragraph(real.COMMUTING_NOTE),
         *real.paragraph(
             f"Areas: all {len(areas)} Travel to Work Areas (2011); {analysed} in Great Britain "
             f"analysed, {no_data} in Northern Ireland shown as 'no data' (the counts cover Great "
@@ -66,8 +68,8 @@ def summary_text(result: gc.RunResult) -> str:
         "Clusters",
         *real.clusters_by_type(areas),
         "",
-        "Conurbations: neighbouring clusters sharing a sector group",
-        *real.conurbation_lines(result.conurbations, areas),
+        "Conurbations: neighbouring clusters tied by shared groups, commuting and likeness",
+        *real.conurbation_lines(result.merged, areas),
     ]
     return "\n".join(lines)
 

@@ -23,8 +23,40 @@ ORIGIN = (560_000.0, 140_000.0)  # near Hastings, in EPSG:27700
 CODES = [f"G{r}{c}" for r in range(4) for c in range(4)]
 
 
+CONTENT = {
+    "count": [100.0 * (i + 1) for i in range(16)],
+    "lq": [0.5 + 0.1 * i for i in range(16)],
+    "lq_change": [0.01 * (i - 8) for i in range(16)],
+}
+
+
+def grid_metrics(extra=None, codes=None) -> pd.DataFrame:
+    """The long metrics table of the grid: businesses content (``CONTENT``) and ``extra``.
+
+    ``extra`` is ``{(measure, group): {metric: values following codes}}``.
+    """
+    codes = codes or CODES
+    series = {("businesses", "content"): CONTENT, **(extra or {})}
+    rows = [
+        (code, measure, group, metric, value)
+        for (measure, group), metrics in series.items()
+        for metric, values in metrics.items()
+        for code, value in zip(codes, values, strict=True)
+    ]
+    return pd.DataFrame(rows, columns=["area", "measure", "group", "metric", "value"])
+
+
+def grid_lisa(lisa, measure="businesses", group="content") -> pd.DataFrame:
+    """LISA labels following ``CODES``, in the long form ``area, measure, group, label``."""
+    return pd.DataFrame({"area": CODES, "measure": measure, "group": group, "label": lisa})
+
+
 def grid_areas(lisa, names=None, extra=None, synthetic: bool = True) -> gpd.GeoDataFrame:
-    """The grid as pipeline-shaped areas; ``lisa`` and ``names`` follow ``CODES``."""
+    """The grid as pipeline-shaped areas; ``lisa`` and ``names`` follow ``CODES``.
+
+    ``lisa_businesses_content`` is a plain label column for :func:`geoclusters.lisa_map`;
+    the metrics and LISA tables come from :func:`grid_metrics` and :func:`grid_lisa`.
+    """
     types = [TYPES[int(code[1])][int(code[2])] for code in CODES]
     columns = {
         "name": names or [f"Area {code[1:]}" for code in CODES],
@@ -36,9 +68,6 @@ def grid_areas(lisa, names=None, extra=None, synthetic: bool = True) -> gpd.GeoD
         "growth_groups": [
             "businesses:content" if t in ("high growth", "both") else "" for t in types
         ],
-        "businesses_content_count": [100.0 * (i + 1) for i in range(16)],
-        "businesses_content_lq": [0.5 + 0.1 * i for i in range(16)],
-        "businesses_content_lq_change": [0.01 * (i - 8) for i in range(16)],
         **(extra or {}),
         "lisa_businesses_content": lisa,
     }

@@ -167,3 +167,42 @@ def flaky(failures: int, body: bytes) -> Route:
         return 200, "text/plain", body
 
     return route
+
+
+def dropped(failures: int | None, body: bytes) -> Route:
+    """Hangs up without an answer for the first ``failures`` requests (every one if None)."""
+    state = {"calls": 0}
+
+    def route(handler, query):
+        state["calls"] += 1
+        if failures is None or state["calls"] <= failures:
+            handler.close_connection = True
+            return None  # nothing written: the client sees the connection drop
+        return 200, "text/plain", body
+
+    return route
+
+
+def stalled_then(head: bytes, promised: int, seconds: float, later: bytes) -> Route:
+    """First request: ``head`` of a ``promised``-byte body, then silence for ``seconds``.
+
+    Later requests get ``later`` whole, so a test can kill a client mid-download and
+    then download again.
+    """
+    state = {"calls": 0}
+
+    def route(handler, query):
+        state["calls"] += 1
+        if state["calls"] > 1:
+            return 200, "application/octet-stream", later
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/octet-stream")
+        handler.send_header("Content-Length", str(promised))
+        handler.end_headers()
+        handler.wfile.write(head)
+        handler.wfile.flush()
+        time.sleep(seconds)
+        handler.close_connection = True
+        return None
+
+    return route

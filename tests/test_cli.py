@@ -1,6 +1,8 @@
 """The command line, as a planner runs it."""
 
+import json
 import os
+import re
 import subprocess
 import sys
 
@@ -37,7 +39,12 @@ def test_demo_command_writes_every_output(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "SYNTHETIC DEMO DATA" in done.stdout
-    assert "8/8" in done.stderr  # the progress bar reached its last stage
+    # the progress bar reaches its last stage, and that stage is writing (not 8/9 and silence)
+    steps = re.findall(r"\] (\d+)/(\d+) (.+) \(", done.stderr)
+    assert steps and {total for _, total, _ in steps} == {steps[-1][1]}
+    assert [int(n) for n, _, _ in steps] == list(range(1, int(steps[-1][1]) + 1))
+    assert steps[-1][0] == steps[-1][1] and steps[-1][2] == "writing the report"
+    assert any(message == "writing the maps" for _, _, message in steps)
     for name in OUTPUTS:
         assert (out / name).stat().st_size > 0, name
     areas = gpd.read_file(out / "areas.gpkg")
@@ -94,13 +101,43 @@ def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsy
     report = (out / "report.html").read_text()
     assert "Creative clusters (approximate counts)" in report
     assert "lad_to_ttwa.csv" in report  # the crosswalk note reaches the report
-    assert "228 areas" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "228 areas" in printed
+    # accounting: every input step, what came in, went out, and was set aside and why
+    accounts = {
+        a["what"]: a for a in json.loads((out / "provenance.json").read_text())["accounting"]
+    }
+    assert {"areas", "counts", "lookup", "crosswalk", "areas analysed", "counts analysed"} <= set(
+        accounts
+    )
+    assert accounts["areas"]["rows_in"] == accounts["areas"]["rows_out"] == 228
+    assert accounts["areas"]["set_aside"] == []
+    analysed = accounts["areas analysed"]
+    assert (analysed["rows_in"], analysed["rows_out"]) == (228, 218)
+    assert (
+        analysed["set_aside"][0]["count"] == 10 and "no data" in analysed["set_aside"][0]["reason"]
+    )
+    assert analysed["set_aside"][0]["rows"][0].startswith("N12")
+    counted = accounts["counts analysed"]
+    assert counted["rows_out"] + sum(s["count"] for s in counted["set_aside"]) == counted["rows_in"]
+    assert "areas analysed (run): 228 areas in, 218 out, 10 set aside" in printed
 
     # the map and report commands redraw from those outputs
     assert main(["map", "--from", str(out), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "map.png").stat().st_size > 0
     assert main(["report", "--from", str(out), "--out", str(tmp_path / "r.html")]) == 0
-    assert "Tunbridge Wells" in (tmp_path / "r.html").read_text()
+    redrawn = (tmp_path / "r.html").read_text()
+    assert "Tunbridge Wells" in redrawn
+    # group names with spaces ("creative services") become fields without spaces, and the
+    # report read back from the files shows them under their own names again
+    assert not [c for c in areas.columns if " " in c]
+    assert "businesses_creative_services_lq" in areas.columns
+    assert "<b>businesses:creative services</b>: count" in redrawn
+    original = (out / "report.html").read_text()
+    key_metrics = re.findall(r"<b>businesses:[^<]+</b>: count[^<]+", original)
+    assert key_metrics and key_metrics == re.findall(
+        r"<b>businesses:[^<]+</b>: count[^<]+", redrawn
+    )
 
 
 def test_bad_counts_give_a_clear_error_and_status_2(real_inputs, tmp_path, capsys):
@@ -152,3 +189,77 @@ def test_console_script_is_installed():
         env={**os.environ},
     )
     assert done.returncode == 0 and done.stdout.strip() == f"geoclusters {gc.__version__}"
+
+
+def test_scheduler_and_workers_are_exclusive_options(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["demo", "--out", "x", "--scheduler", "tcp://127.0.0.1:1", "--workers", "2"])
+    assert caught.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_flags_override_the_toml_file_and_set(tmp_path, capsys):
+    config = tmp_path / "settings.toml"
+    config.write_text(
+        'title = "From TOML"\ncorrection = "bonferroni"\n'
+        '[detect]\ntop_n = 5\nquantile = 0.5\n[conurbations]\nhubs = "D0101"\n'
+    )
+    out = tmp_path / "out"
+    status = main(
+        [
+            "demo",
+            "--out",
+            str(out),
+            "--quiet",
+            "--no-maps",
+            "--no-report",
+            "--config",
+            str(config),
+            "--set",
+            "top_n=4",
+            "--set",
+            "seed=7",
+            "--top-n",
+            "3",
+            "--no-lisa",
+            "--permutations",
+            "19",
+            "--correction",
+            "none",
+            "--hubs",
+            "DEMO002",
+            "DEMO003",
+            "--method",
+            "hotspots",
+            "--alpha",
+            "0.1",
+        ]
+    )
+    assert status == 0, capsys.readouterr().err
+    parameters = json.loads((out / "provenance.json").read_text())["parameters"]
+    assert parameters["top_n"] == 3  # the named flag wins over --set and the file
+    assert parameters["seed"] == 7  # --set wins over the file and the default
+    assert parameters["quantile"] == 0.5  # the file wins over the default
+    assert parameters["title"] == "From TOML"
+    assert parameters["hubs"] == ["DEMO002", "DEMO003"]
+    assert parameters["correction"] is None
+    assert (parameters["lisa"], parameters["permutations"]) == (False, 19)
+    assert (parameters["method"], parameters["alpha"]) == ("hotspots", 0.1)
+    clusters = pd.read_csv(out / "clusters.csv")
+    assert set(clusters["method"]) == {"hotspots:local_moran"}
+
+
+def test_every_config_field_has_an_option_or_set():
+    from geoclusters.pipeline import Config
+
+    parser_help = subprocess.run(
+        [sys.executable, "-m", "geoclusters", "run", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    for field in Config.__dataclass_fields__:
+        if field in ("groups", "notes"):
+            continue  # tables and lists of sentences: TOML or --set
+        assert "--" + field.replace("_", "-") in parser_help, field
+    assert "--set FIELD=VALUE" in parser_help

@@ -158,3 +158,26 @@ def test_add_totals_sums_sectors_and_keeps_gaps_visible():
     assert np.isnan(totals.loc["B", "value"]) and totals.loc["B", "status"] == "suppressed"
     with pytest.raises(InputError, match="already have totals"):
         gc.add_totals(gc.add_totals(counts))
+
+
+@pytest.mark.parametrize(
+    ("module", "must_not_load"),
+    [
+        ("geoclusters.counts", "geoclusters.sources"),
+        ("geoclusters.sources.nomis", "geoclusters.counts"),
+    ],
+)
+def test_counts_and_the_nomis_client_do_not_import_each_other(module, must_not_load):
+    """Issue 8: the counts <-> sources.nomis cycle is gone; both use private parsers."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(gc.__file__).parents[1])
+    code = (
+        f"import sys, {module}; "
+        f"print(sorted(m for m in sys.modules if m.startswith('{must_not_load}')))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"PYTHONPATH": src}, check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]"

@@ -126,6 +126,20 @@ def test_download_failure_names_the_service(server, tmp_path, offline):
         datasets.ttwa_2011(cache_dir=tmp_path, service_url=gone)
     assert "Gone/FeatureServer/0/query" in str(raised.value)
     assert not list(tmp_path.rglob("*.geojson"))
+    # offline, the error names the local-file overrides
+    assert "ttwa_2011(source=" in str(raised.value)
+    assert "GEOCLUSTERS_DATA to a folder holding ttwa2011/ttwa_2011_uk_bsc_bng.gpkg" in str(
+        raised.value
+    )
+
+
+def test_offline_nomis_names_the_csv_reader(tmp_path):
+    closed = "http://127.0.0.1:9/nomis/api/v01"  # the discard port: nothing listens
+    with pytest.raises(DownloadError) as raised:
+        datasets.nomis_counts("NM_142_1", "TYPE447", base_url=closed, cache_dir=tmp_path)
+    assert "connection failed" in str(raised.value)
+    assert "read_counts('<file>', format='nomis')" in str(raised.value)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file()]
 
 
 def test_nomis_counts_pages_and_parses(server, tmp_path):

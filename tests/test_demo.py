@@ -54,7 +54,7 @@ def test_planted_areas_are_where_they_should_be(region):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_planted_types_are_recovered_by_the_nesta_rule(seed):
     region = demo_region(seed=seed)
-    types = gc.typology(gc.detect_nesta2016(region.areas, region.counts), region.areas)
+    types = gc.typology(region.areas, gc.detect_nesta2016(region.areas, region.counts))
     expected = {
         "conurbation": "high concentration",
         "concentration": "high concentration",

@@ -32,7 +32,9 @@ def hand_counts():
 
 
 def nesta(**options):
-    return gc.detect_nesta2016(NAMES, hand_counts(), groups=None, periods=["1", "2"], **options)
+    return gc.detect_nesta2016(
+        NAMES, hand_counts(), groups=None, periods=["1", "2"], **options
+    ).selections
 
 
 def test_nesta_rule_by_hand_with_ties_missing_values_and_the_quantile():
@@ -52,7 +54,7 @@ def test_nesta_rule_by_hand_with_ties_missing_values_and_the_quantile():
     assert growth.loc["B", "rank"] == 1 and growth.loc["A", "rank"] == growth.loc["D", "rank"] == 2
     assert growth.loc["B", "value"] == pytest.approx(40 * 129 / (150 * 20) - 1)
     assert growth["threshold"].iloc[0] == pytest.approx(129 / 150 - 1)
-    types = gc.typology(found, NAMES)["cluster_type"]
+    types = gc.typology(NAMES, found)["cluster_type"]
     assert types.to_dict() == {
         "A": "both",
         "B": "both",
@@ -73,13 +75,17 @@ def test_an_area_exactly_at_the_quantile_is_eligible():
 
 
 def test_nesta_rule_records_its_parameters():
-    found = nesta(top_n=2, quantile=0.8)
-    provenance = found.attrs["provenance"]
+    found = gc.detect_nesta2016(
+        NAMES, hand_counts(), groups=None, periods=["1", "2"], top_n=2, quantile=0.8
+    )
+    provenance = found.provenance.to_dict()
     assert provenance["step"] == "detect_nesta2016"
     assert provenance["parameters"]["top_n"] == 2
     assert provenance["parameters"]["quantile"] == 0.8
     assert provenance["version"] == gc.__version__
     assert provenance["inputs"]["counts"].startswith("sha256:")
+    assert found.params == provenance["parameters"]
+    assert (found.start, found.end) == ("1", "2")
 
 
 def test_counts_must_cover_every_area():
@@ -98,7 +104,7 @@ def test_threshold_rule_by_hand():
         lq_change_min=0.5,
         groups=None,
         periods=["1", "2"],
-    )
+    ).selections
     concentration = set(found.loc[found["criterion"] == "concentration", "area"])
     growth = set(found.loc[found["criterion"] == "growth", "area"])
     assert concentration == {"A", "B", "C"}  # LQ 1.87, 1.87, 1.4; D's 0.93 is below
@@ -112,7 +118,7 @@ def test_threshold_rule_by_hand():
         lq_change_min=0.5,
         groups=None,
         periods=["1", "2"],
-    )
+    ).selections
     assert set(found.loc[found["criterion"] == "growth", "area"]) == {"B", "C", "F"}
 
 
@@ -149,11 +155,11 @@ def test_hotspots_find_the_planted_block(statistic):
         seed=1,
         correction="fdr",
     )
-    selected = set(found["area"])
+    selected = set(found.selections["area"])
     assert "r4c4" in selected  # the centre of the block
     assert selected <= block
-    assert (found["threshold"] == 0.05).all()
-    assert found.attrs["provenance"]["parameters"]["seed"] == 1
+    assert (found.selections["threshold"] == 0.05).all()
+    assert found.provenance.parameters["seed"] == 1
     again = gc.detect_hotspots(
         areas,
         counts,
@@ -164,7 +170,7 @@ def test_hotspots_find_the_planted_block(statistic):
         seed=1,
         correction="fdr",
     )
-    pd.testing.assert_frame_equal(found, again)
+    pd.testing.assert_frame_equal(found.selections, again.selections)
 
 
 def test_typology_summary_counts_every_area_by_nation():
@@ -186,4 +192,64 @@ def test_typology_refuses_unknown_areas():
         {"area": ["Q"], "criterion": ["growth"], "measure": ["jobs"], "group": ["film"]}
     )
     with pytest.raises(InputError, match="not in the areas"):
-        gc.typology(clusters, NAMES)
+        gc.typology(NAMES, clusters)
+
+
+def test_detection_used_as_a_dataframe_still_works_with_a_deprecation_warning():
+    found = gc.detect_nesta2016(NAMES, hand_counts(), groups=None, periods=["1", "2"], top_n=2)
+    with pytest.warns(DeprecationWarning, match=r"\.selections"):
+        assert list(found.columns) == SELECTION_COLUMNS
+    with pytest.warns(DeprecationWarning):
+        assert len(found) == len(found.selections) == 5
+    with pytest.warns(DeprecationWarning):
+        assert found["area"].tolist() == found.selections["area"].tolist()
+    assert found.to_frame() is found.selections
+
+
+def test_detection_repr_is_short_and_has_an_html_table():
+    found = gc.detect_nesta2016(NAMES, hand_counts(), groups=None, periods=["1", "2"], top_n=2)
+    assert repr(found) == ("Detection(detect_nesta2016: 5 selections of 3 areas, periods 1->2)")
+    html = found._repr_html_()
+    assert html.startswith("<table>") and "top_n" in html
+
+
+def test_typology_old_argument_order_is_deprecated_but_works():
+    found = nesta(top_n=2)
+    with pytest.warns(DeprecationWarning, match=r"typology\(areas, clusters\)"):
+        old = gc.typology(found, NAMES)
+    pd.testing.assert_frame_equal(old, gc.typology(NAMES, found))
+
+
+def underscore_counts():
+    """``jobs_film`` + ``tv`` beside ``jobs`` + ``film_tv``: the same "jobs_film_tv" joined."""
+    rows = []
+    values = {"A": (30, 5), "B": (10, 25), "C": (5, 5), "D": (8, 9)}
+    for area, (first, second) in values.items():
+        for period, scale in (("1", 1), ("2", 2)):
+            rows += [
+                (area, "tv", period, "jobs_film", first * scale),
+                (area, gc.TOTAL, period, "jobs_film", 100.0),
+                (area, "film_tv", period, "jobs", second),
+                (area, gc.TOTAL, period, "jobs", 100.0),
+                (area, "units", period, "local_units", first + second),
+                (area, gc.TOTAL, period, "local_units", 200.0),
+            ]
+    return pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+
+
+def test_measure_and_group_names_with_underscores_stay_apart():
+    names = pd.Series(["Ay", "Bee", "Cee", "Dee"], index=list("ABCD"))
+    found = gc.detect_nesta2016(
+        names, underscore_counts(), groups=None, periods=["1", "2"], top_n=1, quantile=0
+    )
+    pairs = set(zip(found.selections["measure"], found.selections["group"], strict=True))
+    assert pairs == {("jobs_film", "tv"), ("jobs", "film_tv"), ("local_units", "units")}
+    concentration = found.selections[found.selections["criterion"] == "concentration"]
+    by_pair = concentration.set_index(["measure", "group"])["area"].to_dict()
+    assert by_pair[("jobs_film", "tv")] == "A"
+    assert by_pair[("jobs", "film_tv")] == "B"
+    types = gc.typology(names, found)
+    assert (
+        "local_units:units" in types.loc[by_pair[("local_units", "units")], "concentration_groups"]
+    )
+    assert types.loc["A", "concentration_groups"].split("; ")[0] == "jobs_film:tv"

@@ -15,6 +15,7 @@ import subprocess
 import sys
 from collections import deque
 from pathlib import Path
+from types import SimpleNamespace
 
 import _realdata
 import geopandas as gpd
@@ -23,9 +24,9 @@ import local_authorities
 import numpy as np
 import pandas as pd
 import pytest
-import uk_overview
 
 import geoclusters as gc
+from geoclusters._fields import read_mapping, unflatten
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -55,6 +56,12 @@ def run_main(module, out: Path) -> str:
 def read_areas(out: Path) -> gpd.GeoDataFrame:
     areas = gpd.read_file(out / "areas.gpkg", engine="pyogrio")
     return areas.set_index("area")
+
+
+def read_metrics(out: Path) -> pd.DataFrame:
+    """The long metrics of a run's areas.gpkg, through the field mapping written beside it."""
+    mapping = read_mapping(out / "fields.json")
+    return unflatten(read_areas(out), mapping["areas"])[1]
 
 
 def codes(areas: pd.DataFrame, names: list[str]) -> list[str]:
@@ -124,8 +131,10 @@ def kent(tmp_path_factory):
 
 def test_kent_writes_every_output(kent):
     out, printed = kent
-    extra = ["naive_conurbations.gpkg", "kent_map.png", "kent_map_naive.png"]
-    assert_outputs_written(out, RUN_OUTPUTS + extra)
+    extra = ["naive_conurbations.gpkg", "hub_conurbations.gpkg", "kent_map.png", "map_focus.png"]
+    assert_outputs_written(out, RUN_OUTPUTS + extra + ["kent_map_naive.png", "links.csv"])
+    report = (out / "report.html").read_text()
+    assert "Tunbridge Wells" in report and "APPROXIMATION" in report.upper()
     for name in ("kent_map.png", "kent_map_naive.png"):
         assert (out / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert str(out / name) in printed
@@ -140,7 +149,9 @@ def test_kent_keeps_every_gb_ttwa(kent):
     assert areas["cluster_type"].notna().all()
 
 
-def test_kent_and_sussex_conurbation_with_london_as_hub(kent):
+def test_kent_and_sussex_conurbation_by_default_without_a_hub_named(kent):
+    """The seed's case through gc.run with default options: the conurbation holding
+    Tunbridge Wells holds the report's four, at most 6 TTWAs, not London; none above 8."""
     out, _ = kent
     areas = read_areas(out)
     core = codes(areas, CORE)
@@ -157,6 +168,11 @@ def test_kent_and_sussex_conurbation_with_london_as_hub(kent):
     holding = conurbations[conurbations["conurbation"] == ids.pop()].iloc[0]
     assert set(core) <= members(holding)
     assert LONDON not in members(holding)
+    assert holding["n_members"] <= 6
+    assert conurbations["n_members"].max() <= 8
+    provenance = gc.pipeline.load_provenance(out / "provenance.json")
+    assert provenance["parameters"]["hubs"] == []  # none named by hand
+    assert LONDON in provenance["parameters"]["hubs_excluded"]  # found from the links
     # the written membership column and the conurbation table agree
     in_column = set(areas.index[areas["conurbation_id"] == holding["conurbation"]])
     assert in_column == members(holding)
@@ -170,9 +186,27 @@ def test_kent_naive_merge_lets_london_absorb_the_four(kent):
     with_london = [members(row) for _, row in naive.iterrows() if LONDON in members(row)]
     assert len(with_london) == 1
     assert set(core) <= with_london[0]
-    hub_run = gpd.read_file(out / "conurbations.gpkg", engine="pyogrio")
-    biggest_with_hub = hub_run["n_members"].max()
-    assert len(with_london[0]) > biggest_with_hub
+    default = gpd.read_file(out / "conurbations.gpkg", engine="pyogrio")
+    assert len(with_london[0]) > default["n_members"].max()
+    # naming London a hub by hand still leaves a chain bigger than any default conurbation
+    by_hand = gpd.read_file(out / "hub_conurbations.gpkg", engine="pyogrio")
+    chained = [members(row) for _, row in by_hand.iterrows() if set(core) & members(row)]
+    assert LONDON not in set().union(*chained)
+    assert max(map(len, chained)) > default["n_members"].max()
+
+
+def test_kent_links_explain_every_tunbridge_wells_link(kent):
+    out, printed = kent
+    links = pd.read_csv(out / "links.csv", dtype={"from": str, "to": str}, keep_default_na=False)
+    tw = codes(read_areas(out), ["Tunbridge Wells"])[0]
+    own = links[(links["from"] == tw) | (links["to"] == tw)]
+    own = own.assign(kept=own["kept"].astype(str) == "True")
+    assert len(own) >= 4
+    for _, link in own.iterrows():
+        other = link["to_name"] if link["from"] == tw else link["from_name"]
+        assert f"{other}: {float(link['strength']):.2f}" in printed
+        assert link["why"].endswith("kept" if link["kept"] else ")")
+    assert own["kept"].any()
 
 
 def test_kent_printout_explains_the_data_and_the_merges(kent):
@@ -181,17 +215,35 @@ def test_kent_printout_explains_the_data_and_the_merges(kent):
     assert "architecture" in printed
     for name in [*CORE, "Medway", "Canterbury"]:
         assert name in printed
-    assert "Naive (no hub)" in printed and "London kept out as a hub" in printed
+    assert "Naive (no hub)" in printed and "London named a hub by hand" in printed
+    assert "Default (links scored, cohesion rule, hubs found)" in printed
     assert "with London" in printed and "without London" in printed
+    # which weighting moved the counts, in the printout, the provenance and the report
+    assert "population proxy" in printed and "area weights for Scotland" in printed
+
+
+def test_every_output_says_which_weighting_moved_the_counts(kent, uk_files):
+    for out in (kent[0], uk_files[0]):
+        notes = " ".join(gc.pipeline.load_provenance(out / "provenance.json")["notes"])
+        assert "population proxy" in notes and "area weights" in notes
+        assert "population proxy" in (out / "report.html").read_text()
 
 
 # --------------------------------------------------------------------------- UK overview
 
 
 @pytest.fixture(scope="module")
-def uk_result():
-    with _realdata.quiet_repairs():
-        return uk_overview.analyse()
+def uk_result(uk_files):
+    """The script's written outputs (the example runs once in the suite), with its graph."""
+    out, _ = uk_files
+    areas = read_areas(out)
+    conurbations = gpd.read_file(out / "conurbations.gpkg", engine="pyogrio")
+    analysed = _realdata.ttwas().loc[areas.index[areas["cluster_type"] != "no data"]]
+    return SimpleNamespace(
+        areas=areas,
+        conurbations=conurbations.set_index("conurbation"),
+        graph=gc.contiguity(analysed),
+    )
 
 
 def test_uk_script_runs_as_a_planner_runs_it(uk_files):
@@ -249,20 +301,13 @@ def test_uk_conurbations_are_contiguous_clusters(uk_result):
         assert LONDON not in group
 
 
-def test_uk_in_process_and_script_agree(uk_result, uk_files):
-    out, _ = uk_files
-    written = gpd.read_file(out / "conurbations.gpkg", engine="pyogrio")
-    assert sorted(map(sorted, map(members, written.to_dict("records")))) == sorted(
-        map(sorted, map(members, uk_result.conurbations.to_dict("records")))
-    )
-    areas = read_areas(out)
-    pd.testing.assert_series_equal(
-        areas["cluster_type"].sort_index(),
-        uk_result.areas["cluster_type"].sort_index(),
-        check_names=False,
-        check_index_type=False,
-        check_dtype=False,
-    )
+def test_uk_written_areas_and_conurbations_agree(uk_result):
+    """The script's two GeoPackages tell the same membership (it once ran twice to check this)."""
+    areas = uk_result.areas
+    for key, row in uk_result.conurbations.iterrows():
+        assert (areas.loc[sorted(members(row)), "conurbation_id"] == key).all(), key
+    in_any = areas["conurbation_id"].fillna("") != ""
+    assert in_any.sum() == uk_result.conurbations["n_members"].sum()
 
 
 # --------------------------------------------------------------------------- local authorities
@@ -299,7 +344,9 @@ def test_local_authority_lqs_average_to_one_weighted_by_total_share(lads):
     totals = totals.set_index("area")["value"].reindex(areas.index)
     assert totals.notna().all()
     weights = totals / totals.sum()
+    metrics = read_metrics(out)
     for group in _realdata.CREATIVE_GROUPS:
-        lq = areas[f"businesses_{group}_lq"]
+        rows = metrics[(metrics["group"] == group) & (metrics["metric"] == "lq")]
+        lq = rows.set_index("area")["value"].reindex(areas.index)
         assert lq.notna().all(), group
         assert np.isclose((weights * lq).sum(), 1.0, rtol=0, atol=1e-9), group

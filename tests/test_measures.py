@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import geoclusters as gc
 from geoclusters.errors import InputError
-from geoclusters.measures import area_profile, prepare
+from geoclusters.measures import METRICS, area_profile, metrics, prepare
 
 
 def _table(rows):
@@ -110,6 +110,9 @@ def test_period_means_and_missing_years():
     assert strict.loc["A", "value"] == 3.0 and strict.loc["A", "status"] == "ok"
     assert np.isnan(strict.loc["B", "value"]) and strict.loc["B", "status"] == "suppressed"
     lenient = gc.period_means(counts, {"p": [2010, 2011]}, skipna=True).set_index("area")
+    with pytest.warns(DeprecationWarning, match="skipna="):
+        by_position = gc.period_means(counts, {"p": [2010, 2011]}, True).set_index("area")
+    pd.testing.assert_frame_equal(by_position, lenient)
     assert lenient.loc["B", "value"] == 6.0 and lenient.loc["B", "status"] == "suppressed"
     with pytest.raises(InputError, match="names periods not in the counts"):
         gc.period_means(counts, {"p": [2009, 2010]})
@@ -175,9 +178,9 @@ def test_prepare_with_nesta_groups_and_profile_columns():
     profile = area_profile(table, start, end)
     assert len(profile) == 80
     assert {
-        "businesses_architecture_lq",
-        "employment_publishing_lq_change",
-        "businesses_total",
+        ("businesses", "architecture", "lq"),
+        ("employment", "publishing", "lq_change"),
+        ("businesses", gc.TOTAL, "total"),
     } <= set(profile.columns)
     # businesses content = film + music + publishing, summed by hand for one area
     code = profile.index[0]
@@ -193,4 +196,16 @@ def test_prepare_with_nesta_groups_and_profile_columns():
         & counts["sector"].isin(subsectors)
         & counts["period"].isin(["2011", "2012", "2013", "2014"])
     ]
-    assert profile.loc[code, "businesses_content_count"] == pytest.approx(raw["value"].sum() / 4)
+    assert profile.loc[code, ("businesses", "content", "count")] == pytest.approx(
+        raw["value"].sum() / 4
+    )
+    # the wide view is a pivot of the long metrics table, value for value
+    long = metrics(table, start, end)
+    assert list(long.columns) == ["area", "measure", "group", "metric", "value"]
+    assert list(long["metric"].cat.categories) == list(METRICS)
+    assert long.duplicated(["area", "measure", "group", "metric"]).sum() == 0
+    assert len(long) == profile.notna().sum().sum() + profile.isna().sum().sum()
+    row = long[(long["area"] == code) & (long["group"] == "content") & (long["metric"] == "count")]
+    assert row[row["measure"] == "businesses"]["value"].item() == pytest.approx(
+        raw["value"].sum() / 4
+    )

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 import geoclusters as gc
+from geoclusters._labels import MORAN_LABELS
 from geoclusters.errors import InputError
 from geoclusters.pipeline import Config
 
@@ -26,12 +27,15 @@ def test_every_area_is_in_the_output_with_its_measures(demo):
         .isin(["high concentration", "high growth", "both", "none"])
         .all()
     )
-    lq = [c for c in result.areas.columns if c.endswith("_lq")]
-    assert len(lq) == 6  # three groups for each of the two measures
-    assert result.areas[lq].notna().all().all()
-    lisa = [c for c in result.areas.columns if c.startswith("lisa_")]
-    assert len(lisa) == 6
-    assert set(result.areas[lisa].stack()) <= {"HH", "LH", "LL", "HL", "ns"}
+    lq = result.metrics[result.metrics["metric"] == "lq"]
+    pairs = lq[["measure", "group"]].drop_duplicates()
+    assert len(pairs) == 6  # three groups for each of the two measures
+    assert len(lq) == 6 * len(region.areas)
+    assert lq["value"].notna().all()
+    lisa = result.lisa
+    assert len(lisa[["measure", "group"]].drop_duplicates()) == 6
+    assert set(lisa["label"]) <= set(MORAN_LABELS)
+    assert "no data" not in set(lisa["label"])  # the demo has no islands or missing values
     assert result.summary.loc["areas", "total"] == len(region.areas)
 
 
@@ -121,11 +125,13 @@ def test_real_ttwas_end_to_end_tunbridge_wells_conurbation_without_london(uk):
     assert shared, "the four areas share no sector group in this data"
     assert areas.loc[_realdata.LONDON, "is_cluster"]
     # naive sector-aware merging: London, a cluster in the same groups, absorbs them
-    naive = gc.merge_conurbations(uk.clusters, uk.graph, areas, uk.counts)
+    naive = gc.merge_conurbations(areas, uk.counts, uk.graph, uk.detection).table
     absorbed = naive[naive["members"].str.contains(_realdata.LONDON)]
     assert set(names.values()) <= set(absorbed.iloc[0]["members"].split(";"))
     # with London kept out as a hub, the four form one conurbation without London
-    merged = gc.merge_conurbations(uk.clusters, uk.graph, areas, uk.counts, hubs=[_realdata.LONDON])
+    merged = gc.merge_conurbations(
+        areas, uk.counts, uk.graph, uk.detection, hubs=[_realdata.LONDON]
+    ).table
     holding = [set(m.split(";")) for m in merged["members"] if names["Tunbridge Wells"] in m]
     assert len(holding) == 1
     assert set(names.values()) <= holding[0]
@@ -156,3 +162,171 @@ def test_real_ttwas_keep_northern_ireland_as_no_data():
             periods=["2010", "2015"],
             lisa=False,
         )
+
+
+def test_written_fields_have_no_spaces_and_read_back_exactly(demo, tmp_path):
+    from geoclusters.cli import _load_outputs
+
+    _, result = demo
+    result.write(tmp_path, maps=False, report=False)
+    areas = gpd.read_file(tmp_path / "areas.gpkg")
+    assert not [c for c in areas.columns if " " in c]
+    _, _, conurbations, _, metrics, lisa = _load_outputs(tmp_path)
+    keys = ["area", "measure", "group", "metric"]
+    expected = result.metrics.sort_values(keys).reset_index(drop=True)
+    got = metrics.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert len(lisa) == len(result.lisa)
+    merged = result.merged.metrics.sort_values(keys).reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        conurbations.metrics.sort_values(keys).reset_index(drop=True), merged, check_dtype=False
+    )
+
+
+def test_write_options_by_position_are_deprecated(demo, tmp_path):
+    _, result = demo
+    with pytest.warns(DeprecationWarning, match="maps= and report= by keyword"):
+        paths = result.write(tmp_path, False, False)
+    assert "map" not in paths and "report" not in paths and paths["areas"].exists()
+
+
+def test_run_result_repr_is_short_and_has_html(demo):
+    _, result = demo
+    assert len(repr(result)) < 200 and "conurbations" in repr(result)
+    assert result._repr_html_().startswith("<table>")
+    assert result.provenance.parameters["start"] == result.detection.start
+
+
+def test_missing_counts_error_spelling_is_deprecated():
+    with pytest.warns(DeprecationWarning, match="missing_counts='raise'"):
+        config = Config.from_mapping({"missing_counts": "error"})
+    assert config.missing_counts == "raise"
+
+
+@pytest.mark.slow
+def test_run_on_two_dask_workers_writes_what_the_local_run_writes(tmp_path):
+    pytest.importorskip("distributed")
+    region = gc.datasets.demo_region(seed=0)
+    options = {"permutations": 99, "method": "hotspots"}
+    local = gc.run(region.areas, region.counts, **options)
+    dask = gc.run(region.areas, region.counts, workers=2, **options)
+    local.write(tmp_path / "local", maps=False, report=False)
+    dask.write(tmp_path / "dask", maps=False, report=False)
+    for name in ("clusters.csv", "summary.csv", "fields.json"):
+        assert (tmp_path / "local" / name).read_text() == (tmp_path / "dask" / name).read_text()
+    for name in ("areas.gpkg", "conurbations.gpkg"):
+        a = gpd.read_file(tmp_path / "local" / name)
+        b = gpd.read_file(tmp_path / "dask" / name)
+        pd.testing.assert_frame_equal(a, b)
+    assert dask.provenance.parameters["workers"] == 2
+
+
+def test_dask_settings_are_checked_where_the_config_is_read():
+    with pytest.raises(InputError, match="cannot both be set"):
+        Config.from_mapping({"scheduler": "tcp://127.0.0.1:8786", "workers": 2})
+    for bad in (0, -1, "two", True):
+        with pytest.raises(InputError, match="positive whole number"):
+            Config.from_mapping({"workers": bad})
+    assert Config.from_mapping({"workers": 2}).workers == 2
+    # TOML has no null: "none" clears them
+    assert Config.from_mapping({"scheduler": "none"}).scheduler is None
+
+
+def test_underscore_and_spaced_names_end_to_end_through_the_files(tmp_path):
+    """``jobs_film``/``tv`` beside ``jobs``/``film_tv``, and sector names with spaces and
+    commas as groups: run, write, read back with what ``map --from`` uses."""
+    from geoclusters.cli import _load_outputs, main
+
+    region = gc.datasets.demo_region(seed=0)
+    counts = region.counts.copy()
+    film = "Film, TV, video, radio and photography"
+    counts["measure"] = counts["measure"].map({"businesses": "jobs_film", "employment": "jobs"})
+    is_film = counts["sector"] == film
+    counts.loc[is_film & (counts["measure"] == "jobs_film"), "sector"] = "tv"
+    counts.loc[is_film & (counts["measure"] == "jobs"), "sector"] = "film_tv"
+    result = gc.run(region.areas, counts, groups=None, lisa=False)
+    pairs = set(zip(result.metrics["measure"], result.metrics["group"], strict=True))
+    assert {("jobs_film", "tv"), ("jobs", "film_tv")} <= pairs
+    assert ("jobs_film", "film_tv") not in pairs and ("jobs", "tv") not in pairs
+    result.write(tmp_path, maps=False, report=False)
+    written = gpd.read_file(tmp_path / "areas.gpkg")
+    assert not [c for c in written.columns if " " in c or "," in c]
+    assert {"jobs_film_tv_lq", "jobs_film_tv_lq_2"} <= set(written.columns)  # kept apart
+    mapping = json.loads((tmp_path / "fields.json").read_text())["areas"]
+    assert {tuple(mapping["jobs_film_tv_lq"]), tuple(mapping["jobs_film_tv_lq_2"])} == {
+        ("jobs_film", "tv", "lq"),
+        ("jobs", "film_tv", "lq"),
+    }
+    _, _, _, _, metrics, _ = _load_outputs(tmp_path)
+    keys = ["area", "measure", "group", "metric"]
+    pd.testing.assert_frame_equal(
+        metrics.sort_values(keys).reset_index(drop=True),
+        result.metrics.sort_values(keys).reset_index(drop=True),
+        check_dtype=False,
+    )
+    assert main(["report", "--from", str(tmp_path), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<b>jobs_film:tv</b>: count" in html or "<b>jobs:film_tv</b>: count" in html
+
+
+def test_accounting_of_a_run_adds_up_and_names_what_was_set_aside():
+    """Count rows outside the two compared periods or in no sector group are set aside by the
+    chosen method, and said so; nothing else is dropped."""
+    from geoclusters._accounting import Ledger
+
+    region = gc.datasets.demo_region(seed=0)
+    ledger = Ledger()
+    counts = gc.read_counts(region.counts, ledger=ledger)
+    result = gc.run(region.areas, counts, periods=["2007", "2014"], lisa=False, ledger=ledger)
+    assert result.accounting is ledger
+    assert [a.what for a in ledger] == ["counts", "areas analysed", "counts analysed"]
+    areas, used = ledger.accounts[1], ledger.accounts[2]
+    assert (areas.rows_in, areas.rows_out, areas.n_set_aside) == (220, 220, 0)
+    raw = region.counts
+    off_period = ~raw["period"].isin(["2007", "2014"])
+    grouped = {
+        sector
+        for groups in gc.taxonomy.NESTA_2016_GROUPS.values()
+        for members in groups.values()
+        for sector in members
+    }
+    no_group = ~off_period & ~raw["sector"].isin(grouped | {gc.TOTAL})
+    reasons = {s.reason.split(":")[0]: s.count for s in used.set_aside}
+    assert reasons == {
+        "period not among the two compared": off_period.sum(),
+        "sector in no sector group": no_group.sum(),
+    }
+    assert used.rows_in == len(raw)
+    assert used.rows_out == len(raw) - off_period.sum() - no_group.sum()
+    assert "Crafts" in next(s.reason for s in used.set_aside if "sector" in s.reason)
+
+
+def test_accounting_is_in_the_provenance_file(demo, tmp_path):
+    _, result = demo
+    paths = result.write(tmp_path / "out", maps=False, report=False)
+    written = json.loads(paths["provenance"].read_text())["accounting"]
+    assert written == result.accounting.to_dict()
+    assert {a["what"] for a in written} == {"areas analysed", "counts analysed"}
+
+
+def test_accounting_of_sic_coded_counts_follows_their_sub_sectors():
+    import warnings
+
+    region = gc.datasets.demo_region(seed=0)
+    candidates = [f"{n:04d}" for n in range(1000, 10000)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        subsectors = gc.taxonomy.sic_to_subsector(candidates, unknown="warn")
+    first_code = subsectors.dropna().reset_index().drop_duplicates(0).set_index(0)["index"]
+    code_of = {sub: candidates[i] for sub, i in first_code.items()}
+    counts = region.counts.copy()
+    is_sector = counts["sector"] != gc.TOTAL
+    counts.loc[is_sector, "sector"] = counts.loc[is_sector, "sector"].map(code_of)
+    result = gc.run(region.areas, counts, lisa=False)
+    used = result.accounting.accounts[-1]
+    left_out = {code_of["Crafts"], code_of["Museums, galleries and libraries"]}
+    expected = counts["sector"].isin(left_out).sum()
+    assert used.rows_in == len(counts)
+    assert [(s.reason.split(":")[0], s.count) for s in used.set_aside] == [
+        ("sector in no sector group", expected)
+    ]

@@ -25,6 +25,7 @@ from libpysal.graph import Graph
 from matplotlib.colors import to_rgb
 
 from geoclusters import report
+from geoclusters.conurbations import Conurbations
 from geoclusters.errors import InputError
 from geoclusters.maps import TYPE_COLOURS
 from geoclusters.provenance import Provenance
@@ -53,27 +54,53 @@ EXPECTED_ROWS = [
 NOTE = "TTWA counts are an approximation moved from local authorities"
 
 
+LISA = ["HH", "HH", "ns", "LH"] + ["ns"] * 12
+
+
 def grid_areas(synthetic: bool = True) -> gpd.GeoDataFrame:
     names = [f"Area {code[1:]}" for code in CODES]
     names[CODES.index("G32")] = EVIL  # a "both" cluster area
-    lisa = ["HH", "HH", "ns", "LH"] + ["ns"] * 12
-    return _grid.grid_areas(lisa, names=names, synthetic=synthetic)
+    return _grid.grid_areas(LISA, names=names, synthetic=synthetic)
 
 
-def grid_conurbations(areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
+def conurbation_metrics(extra=None) -> pd.DataFrame:
+    """C1's long metrics: businesses content (count 900, LQ 1.234, +10 %) and ``extra``."""
+    series = {("businesses", "content"): {"count": [900.0], "lq": [1.234], "lq_change": [0.1]}}
+    rows = [
+        ("C1", measure, group, metric, values[0])
+        for (measure, group), metrics in {**series, **(extra or {})}.items()
+        for metric, values in metrics.items()
+    ]
+    return pd.DataFrame(rows, columns=["area", "measure", "group", "metric", "value"])
+
+
+def grid_conurbations(areas: gpd.GeoDataFrame, extra=None) -> Conurbations:
+    table = gpd.GeoDataFrame(
         {
             "name": [CON_NAME],
             "members": [";".join(CONURBATION)],
             "n_members": [3],
             "sectors": ["businesses:content"],
-            "businesses_content_count": [900.0],
-            "businesses_content_lq": [1.234],
-            "businesses_content_lq_change": [0.1],
             "rule": ["touching clusters sharing a sector group"],
         },
         geometry=[areas.loc[CONURBATION].geometry.union_all()],
         crs=areas.crs,
+        index=pd.Index(["C1"], name="conurbation"),
+    )
+    return Conurbations(table=table, metrics=conurbation_metrics(extra), links=pd.DataFrame())
+
+
+def write(path, areas, clusters, conurbations, record, lisa=True, **options) -> Path:
+    """write_report with the grid's long metrics (and LISA labels unless ``lisa`` is False)."""
+    return report.write_report(
+        areas,
+        clusters,
+        conurbations,
+        record,
+        metrics=_grid.grid_metrics(),
+        lisa=_grid.grid_lisa(LISA) if lisa else None,
+        path=path,
+        **options,
     )
 
 
@@ -93,9 +120,9 @@ def grid_clusters(areas: gpd.GeoDataFrame) -> pd.DataFrame:
                     "measure": "businesses",
                     "group": "content",
                     "rank": rank,
-                    "value": row["businesses_content_lq"],
+                    "value": _grid.CONTENT["lq"][CODES.index(code)],
                     "threshold": 0.9,
-                    "size": row["businesses_content_count"],
+                    "size": _grid.CONTENT["count"][CODES.index(code)],
                     "size_threshold": 400.0,
                 }
             )
@@ -131,7 +158,7 @@ def count_colour(pixels: np.ndarray, colour: str, tolerance: float = 0.03) -> in
 def test_report_content(tmp_path):
     areas = grid_areas()
     graph = Graph.build_contiguity(areas, rook=False)
-    out = report.write_report(
+    out = write(
         tmp_path / "sub" / "report.html",
         areas,
         grid_clusters(areas),
@@ -196,7 +223,7 @@ def test_report_content(tmp_path):
 
 def test_report_is_self_contained(tmp_path):
     areas = grid_areas()
-    html = report.write_report(
+    html = write(
         tmp_path / "r.html",
         areas,
         grid_clusters(areas),
@@ -225,14 +252,15 @@ def test_report_is_self_contained(tmp_path):
 
 def test_report_plain_data_custom_method_no_conurbations(tmp_path):
     areas = grid_areas(synthetic=False).drop(columns="lisa_businesses_content")
-    empty = grid_conurbations(areas).iloc[0:0]
+    empty = grid_conurbations(areas).table.iloc[0:0]
     method = "Step one: <counts>.\n\nStep two & three."
-    html = report.write_report(
+    html = write(
         tmp_path / "r.html",
         areas,
         grid_clusters(areas),
         empty,
         provenance(),
+        lisa=False,
         title="Kent & Sussex",
         method=method,
     ).read_text(encoding="utf-8")
@@ -246,13 +274,12 @@ def test_report_plain_data_custom_method_no_conurbations(tmp_path):
 
 def test_report_bare_sector_names_match_every_measure(tmp_path):
     areas = grid_areas()
-    conurbations = grid_conurbations(areas).assign(
-        sectors="content",
-        employment_content_count=50.0,
-        employment_content_lq=2.0,
-        employment_content_lq_change=-0.25,
+    conurbations = grid_conurbations(
+        areas,
+        extra={("employment", "content"): {"count": [50.0], "lq": [2.0], "lq_change": [-0.25]}},
     )
-    html = report.write_report(
+    conurbations.table["sectors"] = "content"
+    html = write(
         tmp_path / "r.html", areas, grid_clusters(areas), conurbations, provenance()
     ).read_text(encoding="utf-8")
     row = section(html, "conurbations")
@@ -266,7 +293,7 @@ def test_report_rejects_clusters_outside_areas(tmp_path):
         [grid_clusters(areas), pd.DataFrame({"area": ["X99"], "criterion": ["growth"]})]
     )
     with pytest.raises(InputError) as err:
-        report.write_report(tmp_path / "r.html", areas, clusters, None, provenance())
+        write(tmp_path / "r.html", areas, clusters, None, provenance())
     assert err.value.rows == ["X99"]
     assert not (tmp_path / "r.html").exists()
 
@@ -276,12 +303,24 @@ def test_report_takes_a_provenance_object(tmp_path):
     record = Provenance.record(
         "detect_nesta2016", {"top_n": 10, "quantile": 0.75}, notes=[NOTE], areas=areas
     )
-    html = report.write_report(
-        tmp_path / "r.html", areas, grid_clusters(areas), None, record
-    ).read_text(encoding="utf-8")
+    html = write(tmp_path / "r.html", areas, grid_clusters(areas), None, record).read_text(
+        encoding="utf-8"
+    )
     assert record.inputs["areas"] in html
     assert "<tr><td><code>top_n</code></td><td>10</td></tr>" in html
     assert "step detect_nesta2016" in html
+
+
+def test_report_old_argument_order_is_deprecated_but_works(tmp_path):
+    areas = grid_areas()
+    with pytest.warns(DeprecationWarning, match="path="):
+        out = report.write_report(
+            tmp_path / "old.html", areas, grid_clusters(areas), None, provenance(), None, "Old"
+        )
+    html = out.read_text(encoding="utf-8")
+    assert "Old" in html and "Area 00" in html
+    with pytest.raises(InputError, match="path="):
+        report.write_report(areas, grid_clusters(areas), None, provenance())
 
 
 def test_flatten_parameters_nested_lists_and_empties():
@@ -303,7 +342,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     if browser is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     areas = grid_areas()
-    page = report.write_report(
+    page = write(
         tmp_path / "report.html",
         areas,
         grid_clusters(areas),
@@ -340,3 +379,137 @@ def test_report_renders_in_headless_chromium(tmp_path):
         assert count_colour(pixels, TYPE_COLOURS[kind]) > 5000, kind
     # and the synthetic banner's red frame is there
     assert count_colour(pixels, "#b00000") > 500
+
+
+# ----------------------------------------------------------- links, robustness, focus
+
+
+class Sensitivity:
+    """The shape of ``RunResult.sensitivity``: areas, pairs and conurbation stability."""
+
+    def __init__(self, areas: gpd.GeoDataFrame):
+        share = np.linspace(0.0, 1.0, len(areas))
+        self.areas = pd.DataFrame(
+            {
+                "name": areas["name"],
+                "runs": 12,
+                "cluster_share": share,
+                "concentration_share": share / 2,
+                "growth_share": share / 2,
+                "both_share": 0.0,
+                "robust": share >= 0.75,
+            },
+            index=areas.index,
+        )
+        self.pairs = pd.DataFrame(columns=["a", "b", "together"])
+        self.conurbations = pd.DataFrame(
+            {"conurbation": ["C1"], "members": [";".join(CONURBATION)], "stability": [0.75]}
+        )
+
+
+def links_table() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "from": ["G00", "G01", "G30"],
+            "to": ["G01", "G11", "G20"],
+            "from_name": ["Area 00", "Area 01", "Area 30"],
+            "to_name": ["Area 01", "Area 11", "Area 20"],
+            "shared": ["businesses:content", "businesses:content", ""],
+            "flow": [0.12, 0.3, 0.01],
+            "similarity": [0.9, 0.8, 0.2],
+            "strength": [0.7, 0.8, 0.1],
+            "kept": [True, True, False],
+            "why": ["shares content", "shares content", "too weak: <0.3"],
+        }
+    )
+
+
+def test_report_links_robustness_and_focus(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html",
+        areas,
+        grid_clusters(areas),
+        grid_conurbations(areas),
+        provenance(),
+        links=links_table(),
+        sensitivity=Sensitivity(areas),
+        focus=["G00", "G11"],
+    ).read_text(encoding="utf-8")
+    links = section(html, "links")
+    assert "Links between clusters" in links
+    rows = re.findall(r"<tr>.*?</tr>", links, re.S)[1:]
+    # kept links first, strongest first; the cut one last, its reason escaped
+    assert [re.search(r"\((G\d\d)\)", r).group(1) for r in rows] == ["G01", "G00", "G30"]
+    assert "0.80" in rows[0] and "yes" in rows[0]
+    assert "no" in rows[2] and "too weak: &lt;0.3" in rows[2]
+
+    robust = section(html, "robustness")
+    assert "How robust" in robust and "12 runs" in robust
+    assert "<b>4</b> areas are clusters in most runs" in robust
+    assert "Area 00, Area 01, Area 11" in robust and "75%" in robust
+    shaded = images(robust)
+    assert len(shaded) == 1 and min(shaded[0].shape[:2]) > 300
+    assert '<a href="#links">' in html and '<a href="#robustness">' in html
+
+    # the focus (detail) map comes right after the typology map
+    assert len(images(section(html, "maps"))) == 3  # typology, detail, LISA (no graph given)
+    assert "Detail of the chosen areas" in section(html, "maps")
+
+
+def test_report_without_links_or_sensitivity_has_no_such_sections(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), provenance()
+    ).read_text(encoding="utf-8")
+    assert 'id="links"' not in html and 'id="robustness"' not in html
+    assert "#links" not in html and "#robustness" not in html
+
+
+def test_report_links_default_to_the_conurbations_links(tmp_path):
+    areas = grid_areas()
+    conurbations = grid_conurbations(areas)
+    # today's shape of Conurbations.links: area, neighbour, shared
+    old = pd.DataFrame({"area": ["G00"], "neighbour": ["G01"], "shared": ["businesses:content"]})
+    conurbations = Conurbations(table=conurbations.table, metrics=conurbations.metrics, links=old)
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), conurbations, provenance()
+    ).read_text(encoding="utf-8")
+    links = section(html, "links")
+    assert 'Area 00 <span class="code">(G00)</span> – Area 01' in links
+
+
+def test_report_lists_only_the_chosen_methods_parameters(tmp_path):
+    areas = grid_areas()
+    record = provenance()
+    record["parameters"] = {
+        "method": "nesta2016",
+        "quantile": 0.75,
+        "top_n": 10,
+        "lq_min": 1.25,
+        "count_min": 0.0,
+        "statistic": "local_moran",
+        "permutations": 199,
+        "permutations_used": 499,
+        "lisa": True,
+    }
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), record
+    ).read_text(encoding="utf-8")
+    parameters = section(html, "parameters")
+    shown = re.findall(r"<tr><td><code>([^<]+)</code>", parameters)
+    assert shown == ["method", "quantile", "top_n", "permutations", "permutations_used", "lisa"]
+    assert "Left out" in parameters and "<code>lq_min</code>" in parameters
+
+
+def test_cluster_table_keeps_to_the_column(tmp_path):
+    areas = grid_areas()
+    html = write(
+        tmp_path / "r.html", areas, grid_clusters(areas), grid_conurbations(areas), provenance()
+    ).read_text(encoding="utf-8")
+    clusters = section(html, "clusters")
+    # fixed columns whose widths add up to the page's column, long group names may wrap
+    widths = [int(w) for w in re.findall(r'<col style="width:(\d+)%">', clusters)]
+    assert len(widths) == 8 and sum(widths) == 100
+    assert '<table class="fixed">' in clusters
+    assert "businesses:<wbr>content" in clusters

@@ -10,23 +10,40 @@ authorities as a NOMIS API that pages with RecordOffset.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import os
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-from _servers import Loopback, feature_server, flaky, nomis_data, slow, static, truncated
+from _servers import (
+    Loopback,
+    dropped,
+    feature_server,
+    flaky,
+    nomis_data,
+    slow,
+    stalled_then,
+    static,
+    truncated,
+)
 
+import geoclusters
 from geoclusters.counts import TOTAL, read_counts
 from geoclusters.errors import DownloadError, InputError
 from geoclusters.sources import nomis, ons
-from geoclusters.sources.fetch import download, fetch, sidecar_path
+from geoclusters.sources.fetch import cache_path, cached, download, fetch, sidecar_path
 from geoclusters.sources.nomis import NomisClient, parse_nomis_csv
 
 LAYER = "/arcgis/rest/services/TTWA/FeatureServer/0"
+BIG = bytes(range(256)) * 4096  # 1 MiB
 NOMIS = "/nomis/api/v01"
 NOMIS_PAGE = 7_000
 ARCGIS_MAX = 100
@@ -108,6 +125,10 @@ def server(ttwa_geojson, business_counts):
         "/files/slow.csv": slow(3.0),
         "/files/truncated.csv": truncated(1000, b"area,value\nA,1\n"),
         "/files/flaky.csv": flaky(2, b"finally"),
+        "/files/dropped-twice.csv": dropped(2, b"area,value\nA,1\n"),
+        "/files/always-dropped.csv": dropped(None, b""),
+        "/files/killed.bin": stalled_then(BIG[: 1 << 16], len(BIG), 5.0, BIG),
+        "/files/stalls-once.bin": stalled_then(BIG[: 1 << 16], len(BIG), 3.0, BIG),
     }
     with Loopback(routes) as running:
         yield running
@@ -192,6 +213,63 @@ def test_truncated_body_is_detected_retried_and_discarded(server, tmp_path):
     assert leftovers(tmp_path) == []
 
 
+def test_dropped_connections_are_retried_then_reported(server, tmp_path):
+    url = server.url("/files/dropped-twice.csv")
+    path = download(url, cache=tmp_path, retries=2, backoff=0.01)
+    assert path.read_bytes() == b"area,value\nA,1\n"
+    assert server.count("/files/dropped-twice.csv") == 3
+    assert fetch(server.url("/files/dropped-twice.csv"), retries=0) == b"area,value\nA,1\n"
+    gone = server.url("/files/always-dropped.csv")
+    for attempt in (lambda: download(gone, cache=tmp_path / "c", retries=2, backoff=0.01),
+                    lambda: fetch(gone, retries=2, backoff=0.01)):  # fmt: skip
+        with pytest.raises(
+            DownloadError, match="after 3 attempts: the connection failed"
+        ) as raised:
+            attempt()
+        assert "GEOCLUSTERS_DATA" in str(raised.value)
+    assert server.count("/files/always-dropped.csv") == 6
+    assert leftovers(tmp_path / "c") == []
+
+
+def test_a_stall_mid_body_times_out_and_the_retry_completes(server, tmp_path):
+    url = server.url("/files/stalls-once.bin")
+    start = time.monotonic()
+    path = download(url, cache=tmp_path, timeout=0.5, retries=1, backoff=0.01)
+    assert time.monotonic() - start < 2.5  # gave up on the stalled body after ~0.5 s
+    assert path.read_bytes() == BIG and cached(path)
+    assert server.count("/files/stalls-once.bin") == 2
+    assert leftovers(tmp_path) == sorted([path.name, sidecar_path(path).name])
+
+
+def test_a_download_killed_halfway_leaves_nothing_that_looks_complete(server, tmp_path):
+    """A real process, killed (SIGKILL) while the body is half read."""
+    url = server.url("/files/killed.bin")
+    cache = tmp_path / "cache"
+    script = (
+        "import sys; from geoclusters.sources.fetch import download; "
+        "download(sys.argv[1], cache=sys.argv[2], timeout=60)"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(geoclusters.__file__).parents[1])}
+    child = subprocess.Popen([sys.executable, "-c", script, url, str(cache)], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while not [p for p in cache.rglob("*") if p.is_file() and p.stat().st_size > 0]:
+            assert time.monotonic() < deadline and child.poll() is None
+            time.sleep(0.05)
+    finally:
+        child.kill()
+        child.wait()
+    final = cache_path(url, cache=cache)
+    assert not final.exists() and not sidecar_path(final).exists()
+    assert not cached(final)
+    partial = [p for p in cache.rglob("*") if p.is_file()]
+    assert partial and all(p.name != final.name for p in partial)  # only a temporary file
+    assert all(p.stat().st_size < len(BIG) for p in partial)
+    # the next download starts afresh and ends complete, with its checksum recorded
+    again = download(url, cache=cache, sha256=hashlib.sha256(BIG).hexdigest())
+    assert again == final and again.read_bytes() == BIG and cached(again)
+
+
 def test_server_errors_are_retried_with_backoff(server):
     assert fetch(server.url("/files/flaky.csv"), retries=2, backoff=0.01) == b"finally"
     assert server.count("/files/flaky.csv") == 3
@@ -214,8 +292,6 @@ def test_pinned_checksum_mismatch_is_refused(server, tmp_path):
     with pytest.raises(DownloadError, match="expected 0000"):
         download(url, cache=tmp_path, sha256="0" * 64)
     assert leftovers(tmp_path) == []
-    import hashlib
-
     good = hashlib.sha256(b"area,value\nA,1\n").hexdigest()
     assert download(url, cache=tmp_path, sha256=good).read_bytes() == b"area,value\nA,1\n"
 

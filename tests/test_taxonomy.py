@@ -78,7 +78,7 @@ def test_unknown_codes_raise_naming_them():
 
 def test_unknown_codes_reported():
     with pytest.warns(UserWarning, match="4711"):
-        out = taxonomy.sic_to_subsector(["7311", "4711"], unknown="report")
+        out = taxonomy.sic_to_subsector(["7311", "4711"], unknown="warn")
     assert out.iloc[0] == "Advertising and marketing"
     assert pd.isna(out.iloc[1])
 
@@ -178,7 +178,7 @@ def test_unknown_codes_in_counts():
     assert caught.value.rows == ["4711"]
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
-        out = taxonomy.classify_counts(counts, unknown="report")
+        out = taxonomy.classify_counts(counts, unknown="warn")
     assert any("4711" in str(w.message) for w in seen)
     assert out.attrs["unknown"] == ["4711"]
     assert out["value"].tolist() == [3.0]
@@ -188,7 +188,18 @@ def test_every_area_stays():
     # area B has only an unknown code; it still appears, as missing
     counts = pd.concat([_counts(["7311"], [3.0], area="A"), _counts(["4711"], [4.0], area="B")])
     with pytest.warns(UserWarning):
-        out = taxonomy.classify_counts(counts, unknown="report")
+        out = taxonomy.classify_counts(counts, unknown="warn")
     row_b = out[out["area"] == "B"].iloc[0]
     assert row_b["sector"] == "Advertising and marketing"
     assert np.isnan(row_b["value"]) and row_b["status"] == "missing"
+
+
+def test_report_spelling_and_positional_options_are_deprecated():
+    with pytest.warns(DeprecationWarning, match="unknown='warn'"), pytest.warns(UserWarning):
+        out = taxonomy.sic_to_subsector(["7311", "4711"], unknown="report")
+    assert out.isna().tolist() == [False, True]
+    counts = pd.DataFrame({"area": "A", "period": "2025", "measure": "businesses",
+                           "sector": ["7311", "7111"], "value": [10.0, 20.0]})  # fmt: skip
+    with pytest.warns(DeprecationWarning, match="level=... by keyword"):
+        old = taxonomy.classify_counts(counts, "group")
+    pd.testing.assert_frame_equal(old, taxonomy.classify_counts(counts, level="group"))

@@ -18,6 +18,14 @@ _EXPORTS: dict[str, str] = {
     "GeoclustersError": "errors",
     "InputError": "errors",
     "DownloadError": "errors",
+    "ReadError": "errors",
+    "CRSError": "errors",
+    "GeometryError": "errors",
+    "CodesError": "errors",
+    "CountsError": "errors",
+    "ConfigError": "errors",
+    "OutputError": "errors",
+    "MissingExtraError": "errors",
     # areas and counts
     "read_areas": "areas",
     "validate_areas": "areas",
@@ -31,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "crosswalk": "crosswalks",
     "areal_lookup": "crosswalks",
     "read_lookup": "crosswalks",
+    "population_lookup": "crosswalks",
     # measures
     "aggregate_sectors": "measures",
     "period_means": "measures",
@@ -38,6 +47,8 @@ _EXPORTS: dict[str, str] = {
     "location_quotients": "measures",
     "growth": "measures",
     "lq_change": "measures",
+    "metrics": "measures",
+    "prepare": "measures",
     # graph and statistics
     "contiguity": "graph",
     "knn": "graph",
@@ -57,7 +68,13 @@ _EXPORTS: dict[str, str] = {
     "typology": "detect",
     "typology_summary": "detect",
     "merge_conurbations": "conurbations",
+    "Detection": "detect",
+    "Conurbations": "conurbations",
     "membership": "conurbations",
+    "move_flows": "conurbations",
+    "read_census_flows": "conurbations",
+    "sensitivity": "sensitivity",
+    "Sensitivity": "sensitivity",
     "Provenance": "provenance",
     "fingerprint": "provenance",
     # results
@@ -67,6 +84,8 @@ _EXPORTS: dict[str, str] = {
     # maps and report (the "maps" extra)
     "typology_map": "maps",
     "lisa_map": "maps",
+    "lisa_maps": "maps",
+    "lisa_panel": "maps",
     "moran_scatterplot": "maps",
     "interactive_map": "maps",
     "write_report": "report",
@@ -84,17 +103,36 @@ __all__ = ["__version__", *_EXPORTS]
 if TYPE_CHECKING:  # pragma: no cover
     from . import datasets, distributed, sources, taxonomy
     from .areas import read_areas, validate_areas
-    from .conurbations import membership, merge_conurbations
+    from .conurbations import (
+        Conurbations,
+        membership,
+        merge_conurbations,
+        move_flows,
+        read_census_flows,
+    )
     from .counts import TOTAL, add_totals, read_counts, sum_counts, validate_counts
-    from .crosswalks import areal_lookup, crosswalk, read_lookup
+    from .crosswalks import areal_lookup, crosswalk, population_lookup, read_lookup
     from .detect import (
+        Detection,
         detect_hotspots,
         detect_nesta2016,
         detect_thresholds,
         typology,
         typology_summary,
     )
-    from .errors import DownloadError, GeoclustersError, InputError
+    from .errors import (
+        CodesError,
+        ConfigError,
+        CountsError,
+        CRSError,
+        DownloadError,
+        GeoclustersError,
+        GeometryError,
+        InputError,
+        MissingExtraError,
+        OutputError,
+        ReadError,
+    )
     from .graph import (
         GraphReport,
         commuting,
@@ -104,13 +142,22 @@ if TYPE_CHECKING:  # pragma: no cover
         graph_report,
         knn,
     )
-    from .maps import interactive_map, lisa_map, moran_scatterplot, typology_map
+    from .maps import (
+        interactive_map,
+        lisa_map,
+        lisa_maps,
+        lisa_panel,
+        moran_scatterplot,
+        typology_map,
+    )
     from .measures import (
         aggregate_sectors,
         growth,
         location_quotients,
         lq_change,
+        metrics,
         period_means,
+        prepare,
         shares,
     )
     from .pipeline import Config, RunResult, run

@@ -23,120 +23,165 @@ business exists, a suppressed cell is a statement that some may.
 
 from __future__ import annotations
 
-import os
+import re
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from .errors import InputError
+from ._accounting import InputAccount, Ledger, record
+from ._keywords import options_were_positional
+from ._nomis_format import parse_nomis_csv
+from ._readers import check_unique_columns, looks_delimited_by, read_table, source_name
+from ._tidy import COLUMNS, KEY, STATUSES, SUPPRESSION_MARKERS, TOTAL, code_hint, parse_values
+from .errors import CodesError, CountsError, InputError
 
-TOTAL = "_total"
-"""Sector label of the all-industry total in a counts table."""
+__all__ = [
+    "COLUMNS",
+    "KEY",
+    "STATUSES",
+    "SUPPRESSION_MARKERS",
+    "TOTAL",
+    "add_totals",
+    "check_area_codes",
+    "parse_values",
+    "read_counts",
+    "sum_counts",
+    "validate_counts",
+]
 
-COLUMNS = ["area", "sector", "period", "measure", "value", "status", "rounded_to"]
-KEY = ["area", "sector", "period", "measure"]
-STATUSES = ("ok", "suppressed", "missing")
-
-# Markers used by ONS, NOMIS and the devolved statistics offices for cells held
-# back under disclosure control or not available.
-SUPPRESSION_MARKERS = frozenset({"*", "**", "..", ".", "!", "-", "c", "x", ":", "~", "[c]", "[x]"})
-
-
-def parse_values(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
-    """Parse published cell values into numbers and a status.
-
-    Parameters
-    ----------
-    raw : pandas.Series
-        Cell values as read from a file (strings or numbers).
-
-    Returns
-    -------
-    values : pandas.Series of float
-        The numbers, NaN where suppressed or blank.
-    status : pandas.Series of str
-        ``"ok"``, ``"suppressed"`` or ``"missing"``.
-
-    Raises
-    ------
-    InputError
-        If a cell is neither a number, a blank nor a known suppression marker.
-    """
-    text = raw.astype("string").str.strip().str.replace(",", "", regex=False)
-    blank = text.isna() | (text == "")
-    suppressed = text.isin(SUPPRESSION_MARKERS)
-    values = pd.to_numeric(text.where(~(blank | suppressed)), errors="coerce")
-    unreadable = values.isna() & ~blank & ~suppressed
-    if unreadable.any():
-        bad = raw[unreadable]
-        raise InputError(
-            "count values that are neither numbers nor known suppression markers "
-            f"(first: {bad.iloc[0]!r})",
-            rows=bad.index,
-            fix="correct those cells, or mark suppressed cells with one of "
-            + " ".join(sorted(SUPPRESSION_MARKERS)),
-        )
-    status = pd.Series(
-        np.select([suppressed.to_numpy(), blank.to_numpy()], ["suppressed", "missing"], "ok"),
-        index=raw.index,
-    )
-    return values.astype(float), status
+_DIGITS = re.compile(r"^\d+$")
 
 
-def validate_counts(counts: pd.DataFrame, areas=None, allow_negative: bool = False) -> pd.DataFrame:
+@options_were_positional("allow_negative")
+def validate_counts(
+    counts: pd.DataFrame,
+    areas=None,
+    *,
+    allow_negative: bool = False,
+    ledger: Ledger | None = None,
+) -> pd.DataFrame:
     """Check a counts table and return it in canonical form.
+
+    Call it once where a table enters (the readers do); the result is
+    canonical and later stages need not check it again.
 
     Parameters
     ----------
     counts : pandas.DataFrame
         A table with at least ``area, sector, period, measure, value``;
-        ``status`` and ``rounded_to`` are added when absent.
+        ``status`` and ``rounded_to`` are added when absent. Values may be
+        numbers or published cells (``"*"`` and the other suppression
+        markers become NaN with status ``"suppressed"``).
     areas : geopandas.GeoDataFrame or pandas.Index, optional
         When given, every count area must be one of these codes and every area
         must have counts.
     allow_negative : bool, default False
         Counts of businesses and jobs cannot be negative; set this for tables
-        of changes.
+        of changes (the checks against totals are then skipped too).
+    ledger : geoclusters accounting Ledger, optional
+        Receives an account of the rows in and out and the repairs made.
 
     Returns
     -------
     pandas.DataFrame
-        The columns :data:`COLUMNS`, string keys, float values, sorted by key.
+        The columns :data:`COLUMNS`, string keys stripped of surrounding
+        spaces, float values, sorted by key.
 
     Raises
     ------
-    InputError
-        Naming the rows with missing columns or keys, duplicate keys, negative
-        values or area codes that do not match the areas.
+    CountsError
+        Naming the rows with missing columns, unreadable, non-finite or
+        negative values, a sector count above its all-industry total, or
+        numeric sector codes of mixed lengths
+        (a five-digit SIC subclass among four-digit classes).
+    CodesError
+        For blank or duplicate keys, or area codes that do not match
+        ``areas``.
     """
+    out, repairs = _canonical(counts, allow_negative)
+    if areas is not None:
+        check_area_codes(out, areas)
+    record(ledger, InputAccount("counts", "<DataFrame>", len(counts), len(out), repairs=repairs))
+    return out
+
+
+def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    if not isinstance(counts, pd.DataFrame):
+        raise CountsError(
+            f"counts must be a pandas DataFrame, not {type(counts).__name__}",
+            fix="read files with geoclusters.read_counts",
+        )
+    check_unique_columns(counts.columns, "the counts table")
     missing_columns = [
         c for c in ["area", "sector", "period", "measure", "value"] if c not in counts
     ]
     if missing_columns:
-        raise InputError(
-            f"counts table lacks the columns {missing_columns}",
+        raise CountsError(
+            f"counts table lacks the columns {missing_columns} "
+            f"(it has {[str(c) for c in counts.columns][:12]})",
             fix="rename the columns, or pass a column mapping to read_counts",
         )
+    if counts.empty:
+        raise CountsError(
+            "the counts table has no rows",
+            fix="check the file or the filter that produced it: nothing can be measured",
+        )
     out = counts.copy()
+    repairs: list[str] = []
+    padded = 0
     for column in KEY:
-        out[column] = out[column].astype("string").str.strip()
-    if "status" not in out:
-        out["status"] = np.where(out["value"].isna(), "missing", "ok")
+        out[column], changed = _stripped(out[column])
+        padded += changed
+    if padded:
+        repairs.append(f"stripped surrounding spaces from {padded} codes or labels")
+    if "status" in out:
+        out["status"] = _stripped(out["status"])[0]
+    values = out["value"]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        out["value"] = values.astype(float)
+        if "status" not in out:
+            out["status"] = np.where(out["value"].isna(), "missing", "ok")
+    else:
+        parsed, status = parse_values(values)
+        out["value"] = parsed
+        if "status" not in out:
+            out["status"] = status
+        else:
+            out["status"] = out["status"].mask(status != "ok", status)
     if "rounded_to" not in out:
         out["rounded_to"] = 1
-    out["value"] = pd.to_numeric(out["value"], errors="raise").astype(float)
     blank_key = out[KEY].isna().any(axis=1) | (out[KEY] == "").any(axis=1)
     if blank_key.any():
-        raise InputError(
+        raise CodesError(
             "count rows with a blank area, sector, period or measure",
             rows=out.index[blank_key],
             fix="fill in or drop those rows before reading",
         )
+    infinite = np.isinf(out["value"].to_numpy())
+    if infinite.any():
+        raise CountsError(
+            "count values that are infinite (inf); a count is a finite number",
+            rows=out.index[infinite],
+            fix="replace them with the published counts, or leave them blank if unknown",
+        )
+    unknown_status = ~out["status"].isin(STATUSES)
+    if unknown_status.any():
+        raise CountsError(
+            f"status must be one of {STATUSES}",
+            rows=out.index[unknown_status],
+            fix="use 'ok', 'suppressed' (held back by the publisher) or 'missing' (blank)",
+        )
+    # A NaN that claims to be a usable value would later be taken for a gap
+    # nobody noticed; it is a missing cell, and says so.
+    silent = out["value"].isna() & (out["status"] == "ok")
+    if silent.any():
+        out.loc[silent, "status"] = "missing"
+        repairs.append(f"marked {int(silent.sum())} blank values with status 'ok' as 'missing'")
     duplicated = out.duplicated(KEY, keep=False)
     if duplicated.any():
-        raise InputError(
+        raise CodesError(
             "the same area, sector, period and measure appears more than once",
             rows=out.index[duplicated],
             fix="aggregate the duplicates (for example with groupby().sum()) or drop them",
@@ -144,44 +189,124 @@ def validate_counts(counts: pd.DataFrame, areas=None, allow_negative: bool = Fal
     if not allow_negative:
         negative = out["value"] < 0
         if negative.any():
-            raise InputError(
+            raise CountsError(
                 "negative counts",
                 rows=out.index[negative],
                 fix="counts of businesses or jobs cannot be negative; correct the source",
             )
-    unknown_status = ~out["status"].isin(STATUSES)
-    if unknown_status.any():
-        raise InputError(f"status must be one of {STATUSES}", rows=out.index[unknown_status])
-    if areas is not None:
-        check_area_codes(out, areas)
+        _check_totals(out)
+    _check_code_lengths(out["sector"])
     out = out[COLUMNS].astype({c: str for c in KEY})
-    return out.sort_values(KEY, kind="stable").reset_index(drop=True)
+    return out.sort_values(KEY, kind="stable").reset_index(drop=True), tuple(repairs)
+
+
+def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
+    """The column as text without surrounding spaces, and how many cells had them.
+
+    Keys repeat (an area has many sectors, a sector many areas), so the work
+    is done once per distinct value, not once per row.
+    """
+    codes, uniques = pd.factorize(column, use_na_sentinel=True)
+    text = pd.Index(uniques, dtype=object).map(_as_text)
+    stripped = text.str.strip()
+    changed = np.flatnonzero(np.asarray(stripped != text))
+    padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
+    missing = codes < 0
+    values = np.full(len(codes), None, dtype=object)
+    values[~missing] = np.asarray(stripped, dtype=object)[codes[~missing]]
+    return pd.Series(values, index=column.index, dtype="string"), padded
+
+
+def _as_text(value) -> str:
+    """A key as text; a float that holds an integer (a code column with a gap) loses its '.0'."""
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _check_totals(out: pd.DataFrame) -> None:
+    """Refuse sector counts above their total.
+
+    A total of zero is allowed (an area with no businesses); its location
+    quotients are missing, not infinite (see :func:`geoclusters.location_quotients`).
+    """
+    is_total = (out["sector"] == TOTAL).to_numpy()
+    if not is_total.any():
+        return
+    totals = out[is_total]
+    key = ["area", "period", "measure"]
+    paired = out.loc[~is_total, [*key, "value", "rounded_to"]].reset_index()
+    paired = paired.merge(
+        totals[[*key, "value", "rounded_to"]], on=key, how="inner", suffixes=("", "_total")
+    )
+    bases = paired[["rounded_to", "rounded_to_total"]].astype(float)
+    # Independent rounding of a sector and its total (UK Business Counts to
+    # 5, BRES to a base that grows with the figure) can put the sector up to
+    # half of each base above the total; beyond that it cannot be right.
+    slack = np.where(bases.max(axis=1) > 1, bases.sum(axis=1) / 2, 0.0)
+    slack = slack + 1e-9 * paired["value_total"].abs().fillna(0)
+    above = paired["value"] > paired["value_total"] + slack
+    if above.any():
+        worst = paired[above].iloc[0]
+        raise CountsError(
+            "sector counts above their area's all-industry total (for example "
+            f"{worst['value']:g} > {worst['value_total']:g} in {worst['area']}, "
+            f"{worst['period']}, {worst['measure']})",
+            rows=paired.loc[above, "index"],
+            fix="check that the total is the all-industry total of the same measure and period "
+            "(read_counts(total=...)), and that sectors and totals come from the same source",
+        )
+
+
+def _check_code_lengths(sectors: pd.Series) -> None:
+    """Numeric sector codes must be of one level (all SIC-4 classes, say)."""
+    labels = pd.Series(sectors.unique())
+    numeric = labels[labels.str.fullmatch(_DIGITS.pattern)]
+    if numeric.empty:
+        return
+    lengths = numeric.str.len()
+    if lengths.nunique() <= 1:
+        return
+    common = lengths.mode().max()
+    odd = sorted(numeric[lengths != common])
+    raise CountsError(
+        f"numeric sector codes of mixed lengths: most have {common} digits, these do not "
+        "(a five-digit SIC subclass among four-digit classes, or a code that lost a leading "
+        "zero, would no longer map to sub-sectors)",
+        rows=odd,
+        fix=f"bring every code to {common} digits (a subclass's class is its first four "
+        "digits; read codes as text so that leading zeros stay), or drop the odd rows",
+    )
 
 
 def check_area_codes(counts: pd.DataFrame, areas) -> None:
-    """Raise when the area codes of counts and boundaries do not match both ways."""
+    """Raise CodesError when the area codes of counts and boundaries do not match both ways."""
     codes = pd.Index(areas.index if hasattr(areas, "geometry") else areas).astype(str)
     count_codes = pd.Index(counts["area"].unique()).astype(str)
     unknown = count_codes.difference(codes)
     if len(unknown):
-        raise InputError(
-            "counts name areas that are not in the boundaries",
+        raise CodesError(
+            "counts name areas that are not in the boundaries" + code_hint(unknown, codes),
             rows=unknown,
             fix="check the code column and the vintage of the boundaries, or crosswalk the "
             "counts onto these boundaries with geoclusters.crosswalk",
         )
     without = codes.difference(count_codes)
     if len(without):
-        raise InputError(
-            "areas in the boundaries have no counts",
+        raise CodesError(
+            "areas in the boundaries have no counts" + code_hint(without, count_codes),
             rows=without,
             fix="add counts for them (zeros where there truly are none) or drop them from the "
             "boundaries",
         )
 
 
+@options_were_positional(
+    "format", "columns", "layout", "measure", "period", "total", "rounded_to", "ignore", "areas"
+)
 def read_counts(
     source,
+    *,
     format: Literal["generic", "nomis"] = "generic",
     columns: Mapping[str, str] | None = None,
     layout: Literal["long", "wide"] = "long",
@@ -191,17 +316,23 @@ def read_counts(
     rounded_to: int | None = None,
     ignore: Sequence[str] = (),
     areas=None,
+    sep: str | None = None,
+    encoding: str | None = None,
+    ledger: Ledger | None = None,
 ) -> pd.DataFrame:
     """Read counts into the tidy long table.
 
     Parameters
     ----------
     source : str, path or pandas.DataFrame
-        A CSV file (any encoding pandas reads; a byte-order mark is fine) or a
-        table already in memory.
+        A CSV file or a table already in memory. The encoding (UTF-8 with or
+        without a byte-order mark, UTF-16, Windows-1252/Latin-1, with a
+        warning for the last two) and the delimiter (comma, semicolon, tab,
+        pipe) are detected; every cell is read as text, so codes keep their
+        leading zeros.
     format : {"generic", "nomis"}
         ``"nomis"`` reads NOMIS downloads (UK Business Counts, BRES: the API's
-        CSV and the bulk CSV) through :mod:`geoclusters.sources.nomis`.
+        CSV and the bulk CSV), see :mod:`geoclusters.sources.nomis`.
     columns : mapping, optional
         Generic format: maps the canonical names (``area``, ``sector``,
         ``period``, ``measure``, ``value``) to the file's column names. For a
@@ -223,11 +354,24 @@ def read_counts(
         wide table).
     areas : geopandas.GeoDataFrame, optional
         Check the area codes against these boundaries.
+    sep, encoding : str, optional
+        Force the delimiter or the encoding instead of detecting them.
+    ledger : Ledger, optional
+        Receives an :class:`~geoclusters._accounting.InputAccount`: rows
+        read and handed on, the encoding and delimiter, and repairs.
 
     Returns
     -------
     pandas.DataFrame
         A table with the columns :data:`COLUMNS`.
+
+    Raises
+    ------
+    ReadError
+        For a missing, empty, binary or header-only file or ragged rows.
+    CountsError, CodesError
+        As :func:`validate_counts`, and for columns that cannot be found (the
+        message says how the file was read: encoding, delimiter, columns).
 
     Examples
     --------
@@ -242,57 +386,111 @@ def read_counts(
        B _total   50.0         ok
        B   film    NaN suppressed
     """
+    info = None
     if format == "nomis":
-        from .sources.nomis import parse_nomis_csv
-
         table = parse_nomis_csv(source, measure=measure, period=period, rounded_to=rounded_to)
+        rows_in = len(table)
     elif format == "generic":
-        frame = source if isinstance(source, pd.DataFrame) else _read_csv(source)
+        if isinstance(source, pd.DataFrame):
+            frame = source
+            check_unique_columns(frame.columns, "the counts table")
+        else:
+            frame, info = read_table(source, "counts", sep=sep, encoding=encoding)
+        rows_in = len(frame)
+        absent = [c for c in ignore if c not in frame.columns]
+        if absent:
+            raise CountsError(
+                f"ignore= names columns the counts do not have: {absent}" + _how_read(frame, info),
+                fix="name columns the file has" + (", or the delimiter with sep=" if info else ""),
+            )
         frame = frame.drop(columns=list(ignore))
-        table = _from_generic(frame, columns or {}, layout, measure, period)
+        table = _from_generic(frame, columns or {}, layout, measure, period, info)
         table["rounded_to"] = rounded_to or 1
     else:
         raise InputError(f"unknown counts format {format!r}", fix="use 'generic' or 'nomis'")
     if total is not None:
-        table.loc[table["sector"].astype(str) == str(total), "sector"] = TOTAL
-    return validate_counts(table, areas=areas)
+        is_total = table["sector"].astype(str).str.strip() == str(total).strip()
+        if not is_total.any():
+            found = sorted(table["sector"].astype(str).unique())
+            raise CountsError(
+                f"total={total!r} is not a sector label in the counts",
+                rows=found[:20],
+                fix="pass the label (column name, in a wide table) that holds the all-industry "
+                "total; the sector labels found are listed",
+            )
+        table.loc[is_total, "sector"] = TOTAL
+    out, repairs = _canonical(table, allow_negative=False)
+    if areas is not None:
+        check_area_codes(out, areas)
+    if info is not None and info.encoding not in ("utf-8", "utf-8-sig"):
+        repairs = (f"decoded as {info.encoding}", *repairs)
+    record(
+        ledger,
+        InputAccount(
+            "counts",
+            source_name(source),
+            rows_in,
+            len(out),
+            repairs=repairs,
+            encoding=info.encoding if info else None,
+            delimiter=info.delimiter if info else None,
+        ),
+    )
+    return out
 
 
-def _read_csv(path) -> pd.DataFrame:
-    if not os.path.exists(path):
-        raise InputError(f"counts file not found: {path}")
-    return pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
-
-
-def _from_generic(frame, columns, layout, measure, period) -> pd.DataFrame:
+def _from_generic(frame, columns, layout, measure, period, info) -> pd.DataFrame:
+    check_layout = ("long", "wide")
+    if layout not in check_layout:
+        raise InputError(f"layout={layout!r} is not one of {list(check_layout)}")
     renamed = frame.rename(columns={v: k for k, v in columns.items()})
     if "area" not in renamed:
-        raise InputError(
-            "cannot find the area column",
-            fix="pass columns={'area': '<name of the code column>'}",
+        raise CountsError(
+            f"cannot find the area column {columns.get('area', 'area')!r}" + _how_read(frame, info),
+            fix="pass columns={'area': '<name of the code column>'}"
+            + (", or the delimiter with sep=" if info is not None else ""),
         )
     constants = {"measure": measure, "period": period}
     if layout == "wide":
         keep = [c for c in ("area", "measure", "period") if c in renamed]
         sector_columns = [c for c in renamed.columns if c not in keep and c in frame.columns]
         sector_columns = [c for c in sector_columns if c not in columns.values()]
-        renamed = renamed.melt(id_vars=keep, value_vars=sector_columns, var_name="sector")
+        # sectors may be called anything, "value" and "sector" included
+        placeholders = [f"__{i}" for i in range(len(sector_columns))]
+        renamed = renamed[[*keep, *sector_columns]].set_axis([*keep, *placeholders], axis=1)
+        labels = dict(zip(placeholders, sector_columns, strict=True))
+        renamed = renamed.melt(id_vars=keep, var_name="sector", value_name="value")
+        renamed["sector"] = renamed["sector"].map(labels)
     for name, constant in constants.items():
         if name not in renamed:
             if constant is None:
-                raise InputError(
-                    f"the counts have no {name} column",
+                raise CountsError(
+                    f"the counts have no {name} column" + _how_read(frame, info),
                     fix=f"map one with columns={{'{name}': ...}} or pass {name}='...'",
                 )
             renamed[name] = constant
     missing = [c for c in ("sector", "value") if c not in renamed]
     if missing:
-        raise InputError(f"cannot find the columns {missing}", fix="pass a column mapping")
+        raise CountsError(
+            f"cannot find the columns {missing}" + _how_read(frame, info),
+            fix="pass a column mapping, e.g. columns={'sector': ..., 'value': ...}",
+        )
     values, status = parse_values(renamed["value"])
     out = renamed[KEY].copy()
     out["value"] = values
     out["status"] = status
     return out
+
+
+def _how_read(frame: pd.DataFrame, info) -> str:
+    columns = [str(c) for c in frame.columns]
+    text = f"; columns found: {columns[:20]}"
+    if info is not None:
+        text = f"; the file was {info.describe()}" + text
+        other = looks_delimited_by(frame.columns, info.delimiter)
+        if other is not None:
+            text += f"; the file looks {other!r}-delimited"
+    return text
 
 
 def sum_counts(rows: pd.DataFrame, keys: list[str], skipna: bool = False) -> pd.DataFrame:

@@ -29,7 +29,7 @@ import pyogrio
 
 from .areas import read_areas
 from .demo import demo_region
-from .errors import InputError
+from .errors import DownloadError, InputError
 from .sources import SERVICES
 from .sources.nomis import NOMIS_API, NomisClient
 from .sources.ons import download_feature_service
@@ -129,7 +129,8 @@ def ttwa_2011(
     InputError
         If ``source`` does not exist or lacks the TTWA file.
     DownloadError
-        If a download was needed and failed.
+        If a download was needed and failed; the message names the local-file
+        override (``source=`` or ``GEOCLUSTERS_DATA``) to use offline.
 
     Examples
     --------
@@ -144,9 +145,17 @@ def ttwa_2011(
     if path is None:
         url = service_url or service["url"]
         name = "ttwa_2011" if service_url is None else "ttwa_2011_custom"
-        path = download_feature_service(
-            url, name, cache=cache_dir, refresh=refresh, timeout=timeout
-        )
+        try:
+            path = download_feature_service(
+                url, name, cache=cache_dir, refresh=refresh, timeout=timeout
+            )
+        except DownloadError as error:
+            raise DownloadError(
+                f"{error}\n  to work offline: download the layer once (or copy the "
+                f"project's data folder) and pass ttwa_2011(source='<file or folder>'), or set "
+                f"GEOCLUSTERS_DATA to a folder holding {TTWA_2011_FILES[0]} or "
+                f"{TTWA_2011_FILES[1]}"
+            ) from error
     areas = read_areas(
         path,
         code=_field(path, service["code"]),
@@ -206,6 +215,12 @@ def nomis_counts(
     -------
     pandas.DataFrame
         The tidy counts table.
+
+    Raises
+    ------
+    DownloadError
+        If a page fails to download; the message says how to read a NOMIS
+        CSV downloaded by hand instead (``read_counts(path, format="nomis")``).
     """
     query: dict = {"geography": geography_type, "date": date, "industry": industry}
     if dataset.upper() in ("NM_141_1", "NM_142_1"):
@@ -215,4 +230,11 @@ def nomis_counts(
         query.update(employment_status=4, measure=1, measures=20100)
     query.update(params or {})
     client = NomisClient(base_url=base_url, uid=uid, cache_dir=cache_dir)
-    return client.get(dataset, query, refresh=refresh)
+    try:
+        return client.get(dataset, query, refresh=refresh)
+    except DownloadError as error:
+        raise DownloadError(
+            f"{error}\n  to work offline: download the table as CSV from "
+            f"https://www.nomisweb.co.uk (dataset {dataset}) and read it with "
+            "geoclusters.read_counts('<file>', format='nomis')"
+        ) from error

@@ -25,15 +25,17 @@ of two equal areas would depend on row order, which carries no meaning.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Literal
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
-from .counts import check_area_codes
+from ._results import FrameForwarding, deprecated_order, html_table, is_selections
+from .counts import check_area_codes, validate_counts
 from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, area_profile, prepare
-from .provenance import Provenance, attach
+from .measures import NESTA_2016_PERIODS, metric_frame, metrics, prepare
+from .provenance import Provenance
 
 SELECTION_COLUMNS = [
     "area",
@@ -52,6 +54,72 @@ SELECTION_COLUMNS = [
 TYPES = ("high concentration", "high growth", "both", "none", "no data")
 
 
+@dataclass(frozen=True, repr=False, eq=False)
+class Detection(FrameForwarding):
+    """What a detector found, and what it was found from.
+
+    Attributes
+    ----------
+    selections : pandas.DataFrame
+        One row per area, measure, group and criterion that selected it (the
+        columns of :data:`SELECTION_COLUMNS`, see the module docstring).
+    metrics : pandas.DataFrame
+        The long per-area metrics the rule read
+        (:func:`geoclusters.measures.metrics`).
+    start, end : str
+        The first and second period.
+    params : dict
+        Every parameter of the detector.
+    provenance : geoclusters.provenance.Provenance
+
+    Notes
+    -----
+    Detectors returned the selections DataFrame itself in 0.1; indexing a
+    Detection, ``len``, ``.columns`` and other DataFrame attributes still reach
+    ``.selections`` with a DeprecationWarning until 0.3.
+    """
+
+    selections: pd.DataFrame
+    metrics: pd.DataFrame
+    start: str
+    end: str
+    params: dict[str, Any] = field(default_factory=dict)
+    provenance: Provenance | None = None
+
+    _frame_name = "selections"
+
+    @property
+    def method(self) -> str:
+        """The detector's method label (``"nesta2016"``, ``"thresholds"``, ...)."""
+        return str(self.params.get("method", ""))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The selections table."""
+        return self.selections
+
+    def __bool__(self) -> bool:
+        return True
+
+    def __repr__(self) -> str:
+        areas = self.selections["area"].nunique()
+        return (
+            f"Detection({self.provenance.step if self.provenance else ''}: "
+            f"{len(self.selections)} selections of {areas} areas, periods {self.start}->{self.end})"
+        )
+
+    def _repr_html_(self) -> str:
+        return html_table(
+            "Detection",
+            [
+                ("step", self.provenance.step if self.provenance else ""),
+                ("selections", len(self.selections)),
+                ("areas selected", self.selections["area"].nunique()),
+                ("periods", f"{self.start} → {self.end}"),
+                *((k, v) for k, v in self.params.items() if k not in ("groups",)),
+            ],
+        )
+
+
 def detect_nesta2016(
     areas,
     counts: pd.DataFrame,
@@ -61,7 +129,8 @@ def detect_nesta2016(
     quantile: float = 0.75,
     top_n: int = 10,
     measures: Sequence[str] | None = None,
-) -> pd.DataFrame:
+    _validated: bool = False,
+) -> Detection:
     """Select clusters with the rule of Nesta's 2016 *Geography of Creativity*.
 
     For each measure and sector group: *concentration* candidates are areas
@@ -94,9 +163,9 @@ def detect_nesta2016(
 
     Returns
     -------
-    pandas.DataFrame
-        Selections (see the module docstring), with the provenance in
-        ``.attrs["provenance"]``.
+    Detection
+        The selections (see the module docstring) in ``.selections``, the
+        metrics they were chosen on, the periods, parameters and provenance.
 
     Examples
     --------
@@ -109,10 +178,11 @@ def detect_nesta2016(
     >>> counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
     >>> names = pd.Series(["Ay", "Bee", "Cee", "Dee"], index=list("ABCD"))
     >>> found = detect_nesta2016(names, counts, groups=None, periods=["1", "2"], top_n=1)
-    >>> found[["area", "criterion", "rank"]].values.tolist()
+    >>> found.selections[["area", "criterion", "rank"]].values.tolist()
     [['A', 'concentration', 1], ['A', 'growth', 1]]
     """
-    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
+    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
+    long = metric_frame(table)
     pieces = []
     for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
         pieces.append(
@@ -128,6 +198,7 @@ def detect_nesta2016(
     return _finish(
         pieces,
         names,
+        table,
         "nesta2016",
         "detect_nesta2016",
         counts,
@@ -172,7 +243,8 @@ def detect_thresholds(
     groups="nesta2016",
     periods=NESTA_2016_PERIODS,
     measures: Sequence[str] | None = None,
-) -> pd.DataFrame:
+    _validated: bool = False,
+) -> Detection:
     """Select areas whose LQ is at or above a floor and whose count is large enough.
 
     Parameters
@@ -194,8 +266,8 @@ def detect_thresholds(
 
     Returns
     -------
-    pandas.DataFrame
-        Selections (see the module docstring).
+    Detection
+        Selections (see the module docstring) and what they came from.
 
     Examples
     --------
@@ -204,10 +276,11 @@ def detect_thresholds(
     ...     "measure": "jobs", "sector": ["film", "_total"] * 2, "value": [30.0, 100, 10, 300]})
     >>> names = pd.Series(["Ay", "Bee"], index=["A", "B"])
     >>> found = detect_thresholds(names, counts, lq_min=2, groups=None, periods=["2015", "2015"])
-    >>> found[["area", "value", "threshold"]].to_dict("records")
+    >>> found.selections[["area", "value", "threshold"]].to_dict("records")
     [{'area': 'A', 'value': 3.0, 'threshold': 2.0}]
     """
-    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
+    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
+    long = metric_frame(table)
     pieces = []
     rules = [("concentration", "lq", lq_min, "count")]
     if lq_change_min is not None:
@@ -236,6 +309,7 @@ def detect_thresholds(
     return _finish(
         pieces,
         names,
+        table,
         "thresholds",
         "detect_thresholds",
         counts,
@@ -264,7 +338,9 @@ def detect_hotspots(
     groups="nesta2016",
     periods=NESTA_2016_PERIODS,
     measures: Sequence[str] | None = None,
-) -> pd.DataFrame:
+    client=None,
+    _validated: bool = False,
+) -> Detection:
     """Select statistically significant hot spots of specialisation.
 
     An area is selected for a measure and group when it is a significant
@@ -295,25 +371,42 @@ def detect_hotspots(
         Seed of the permutations; the same seed gives the same selections.
     groups, periods, measures
         As in :func:`detect_nesta2016`.
+    client : dask.distributed.Client, optional
+        Run the permutations on this Dask client (see
+        :mod:`geoclusters.distributed`); the results are identical to the
+        local path.
 
     Returns
     -------
-    pandas.DataFrame
+    Detection
         Selections (see the module docstring); ``value`` is the local
         statistic, ``threshold`` is ``alpha`` and ``rank`` orders by p-value.
     """
+    from ._significance import warn_if_unreachable
     from .graph import contiguity
     from .stats import local_g, local_moran
 
     check_choice("statistic", statistic, ("local_moran", "gi_star"))
-    names, long, start, end = _inputs(areas, counts, groups, periods, measures)
+    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
+    long = metric_frame(table)
     if graph is None:
         graph = contiguity(areas)
     criterion = "concentration" if variable == "lq" else "growth"
     size_column = "count" if variable == "lq" else "count_start"
     pieces = []
+    warned = False
     for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
         values = rows.set_index("area")[variable]
+        if not warned:
+            # once: the groups share the areas, so the reach is the same for each
+            warn_if_unreachable(
+                permutations,
+                int(values.notna().sum()),
+                correction=correction,
+                alpha=alpha,
+                what="detect_hotspots",
+            )
+            warned = True
         options = {
             "permutations": permutations,
             "seed": seed,
@@ -321,6 +414,8 @@ def detect_hotspots(
             "alpha": alpha,
             "missing": "drop",
         }
+        if client is not None:
+            options["client"] = client
         if statistic == "local_moran":
             frame = local_moran(values, graph, **options).to_frame()
             hot = frame["significant"] & (frame["quadrant"] == "HH")
@@ -349,6 +444,7 @@ def detect_hotspots(
     return _finish(
         pieces,
         names,
+        table,
         f"hotspots:{statistic}",
         "detect_hotspots",
         counts,
@@ -380,38 +476,23 @@ def _names(areas) -> pd.Series:
     return names
 
 
-def _long_profile(table, start, end, measures) -> pd.DataFrame:
+def _inputs(areas, counts, groups, periods, measures, validated):
+    """Every detector's start: area names, the long metrics, the two periods."""
+    names = _names(areas)
+    if not validated:
+        counts = validate_counts(counts)
+    table, start, end = prepare(counts, groups, periods, _validated=True)
+    check_area_codes(table, names.index)
     if measures is not None:
         unknown = sorted(set(measures) - set(table["measure"]))
         if unknown:
             raise InputError("measures not in the counts", rows=unknown)
-        table = table[table["measure"].isin(list(measures)) | (table["measure"] == "")]
-    profile = area_profile(table, start, end)
-    metric_columns = [c for c in profile.columns if not c.endswith("_total")]
-    long = profile[metric_columns].stack(future_stack=True).rename("v").reset_index()
-    key = long["level_1"].str.extract(
-        r"^(?P<mg>.+)_(?P<metric>count_start|count|lq_start|lq_change|lq|growth)$"
-    )
-    long = long.join(key).pivot(index=["area", "mg"], columns="metric", values="v").reset_index()
-    measure_of = {
-        f"{m}_{g}": (m, g)
-        for m, g in table[["measure", "sector"]].drop_duplicates().itertuples(index=False)
-    }
-    long["measure"] = long["mg"].map(lambda mg: measure_of[mg][0])
-    long["group"] = long["mg"].map(lambda mg: measure_of[mg][1])
-    return long.drop(columns="mg")
+        table = table[table["measure"].isin(list(measures))]
+    return names, metrics(table, start, end, _validated=True), start, end
 
 
-def _inputs(areas, counts, groups, periods, measures):
-    """Every detector's start: area names, per-area metrics in long form, the two periods."""
-    names = _names(areas)
-    table, start, end = prepare(counts, groups, periods)
-    check_area_codes(table, names.index)
-    return names, _long_profile(table, start, end, measures), start, end
-
-
-def _finish(pieces, names: pd.Series, method: str, step: str, counts, **parameters):
-    """One selections table from the pieces, carrying the detector's provenance."""
+def _finish(pieces, names: pd.Series, table, method: str, step: str, counts, **parameters):
+    """One Detection from the pieces, carrying the detector's parameters and provenance."""
     pieces = [p for p in pieces if len(p)]
     if pieces:
         selections = pd.concat(pieces, ignore_index=True)
@@ -426,18 +507,51 @@ def _finish(pieces, names: pd.Series, method: str, step: str, counts, **paramete
         key=lambda s: s.map(order) if s.name == "criterion" else s,
         kind="stable",
     ).reset_index(drop=True)
-    return attach(selections, Provenance.record(step, parameters, counts=counts, areas=names))
+    parameters = {"method": method, **parameters}
+    provenance = Provenance.record(step, parameters, counts=counts, areas=names)
+    return Detection(
+        selections=selections,
+        metrics=table,
+        start=str(parameters["start"]),
+        end=str(parameters["end"]),
+        params=dict(provenance.parameters),
+        provenance=provenance,
+    )
 
 
-def typology(clusters: pd.DataFrame, areas) -> pd.DataFrame:
+def selections_of(clusters) -> pd.DataFrame:
+    """The selections table of a Detection, a list of them, or a selections DataFrame.
+
+    Examples
+    --------
+    >>> table = selections_from_mapping({"A": [("growth", "jobs", "film")]})
+    >>> len(selections_of([table, table]))
+    2
+    """
+    if isinstance(clusters, Detection):
+        return clusters.selections
+    if isinstance(clusters, pd.DataFrame):
+        return clusters
+    if isinstance(clusters, Sequence) and not isinstance(clusters, str):
+        frames = [selections_of(c) for c in clusters]
+        if not frames:
+            raise InputError("no selections given", fix="pass a Detection or a DataFrame")
+        return pd.concat(frames, ignore_index=True)
+    raise InputError(
+        f"expected a Detection, a list of them or a selections DataFrame, got {type(clusters)}",
+        fix="pass the result of a detector, or its .selections",
+    )
+
+
+def typology(areas, clusters) -> pd.DataFrame:
     """Type every area by the selections that name it.
 
     Parameters
     ----------
-    clusters : pandas.DataFrame
-        Selections from any detector (or several, concatenated).
     areas : geopandas.GeoDataFrame or pandas.Series
         All areas; every one gets a row, clusters or not.
+    clusters : Detection, list of Detection or pandas.DataFrame
+        Selections from any detector (or several, concatenated).
 
     Returns
     -------
@@ -452,6 +566,11 @@ def typology(clusters: pd.DataFrame, areas) -> pd.DataFrame:
     InputError
         If a selection names an area that is not in ``areas``.
 
+    Notes
+    -----
+    The order ``typology(clusters, areas)`` of 0.1 still works, with a
+    DeprecationWarning, until 0.3.
+
     Examples
     --------
     >>> import pandas as pd
@@ -459,9 +578,13 @@ def typology(clusters: pd.DataFrame, areas) -> pd.DataFrame:
     ...     "criterion": ["concentration", "growth", "growth"],
     ...     "measure": "jobs", "group": ["film", "film", "music"]})
     >>> names = pd.Series(["Ay", "Bee", "Cee"], index=["A", "B", "C"])
-    >>> typology(clusters, names)["cluster_type"].tolist()
+    >>> typology(names, clusters)["cluster_type"].tolist()
     ['both', 'high growth', 'none']
     """
+    if is_selections(areas) and not is_selections(clusters):
+        deprecated_order("typology", "clusters, areas", "areas, clusters")
+        areas, clusters = clusters, areas
+    clusters = selections_of(clusters)
     names = _names(areas)
     unknown = pd.Index(clusters["area"].astype(str).unique()).difference(names.index)
     if len(unknown):

@@ -6,8 +6,9 @@ and what to do about it, so a user can fix the input without reading the code.
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Iterable
+
+from ._warn import warn_user
 
 _SHOWN = 20
 
@@ -44,6 +45,54 @@ class InputError(GeoclustersError, ValueError):
         super().__init__(message)
 
 
+class ReadError(InputError):
+    """A file that cannot be read as a table or a layer.
+
+    Empty (0-byte) and header-only files, undecodable text, a delimiter other
+    than the one expected, a corrupt GeoPackage, a missing or ambiguous layer.
+    """
+
+
+class CRSError(InputError):
+    """A coordinate reference system that is missing or contradicts the coordinates.
+
+    For example British National Grid metres declared as longitude/latitude,
+    or longitude/latitude declared as EPSG:27700.
+    """
+
+
+class GeometryError(InputError):
+    """Geometries that cannot be used as areas: null, empty, invalid, or not polygons."""
+
+
+class CodesError(InputError):
+    """Area codes that are blank, duplicated, or do not match between two inputs."""
+
+
+class CountsError(InputError):
+    """Count values that cannot be right.
+
+    Negative, non-finite (``inf``) or unreadable values, a sector count above
+    its all-industry total, or numeric sector codes of mixed lengths.
+    """
+
+
+class ConfigError(InputError):
+    """A configuration value of the wrong type or out of range, or an unknown key.
+
+    The message names the field, the value found and what to write instead.
+    """
+
+
+class OutputError(InputError):
+    """An output place that cannot be used: a file, an unwritable folder, or a
+    folder that holds other files (without ``overwrite``)."""
+
+
+class MissingExtraError(GeoclustersError, ImportError):
+    """An optional dependency a step needs is not installed; the message says what to install."""
+
+
 class DownloadError(GeoclustersError, OSError):
     """A download failed or returned something that is not the expected file."""
 
@@ -71,10 +120,9 @@ def check_policy(name: str, value, choices=POLICIES):
     """
     if value in _OLD_POLICIES and value not in choices:
         new = _OLD_POLICIES[value]
-        warnings.warn(
+        warn_user(
             f"{name}={value!r} is deprecated and will be removed in 0.3; use {name}={new!r}",
             DeprecationWarning,
-            stacklevel=3,
         )
         value = new
     check_choice(name, value, choices)

@@ -12,8 +12,11 @@ The inputs are the pipeline's outputs:
 
 - ``areas``: a GeoDataFrame indexed by area code, projected CRS, with ``name``,
   ``cluster_type`` (one of :data:`CLUSTER_TYPES`), ``conurbation`` (``""`` when
-  none), metric columns ``{measure}_{group}_count``, ``_lq`` and ``_lq_change``
-  and LISA columns ``lisa_{measure}_{group}`` (values in :data:`LISA_COLOURS`).
+  none); the per-area metrics come apart, as the long table of
+  :func:`geoclusters.measures.metrics` (``metrics=``), and the LISA labels as a
+  long table ``area, measure, group, label`` (``lisa=``, labels from the one
+  vocabulary: "High-High", ..., "not significant", "no data"; the older "HH"
+  and "ns" are read too).
 - ``conurbations``: a GeoDataFrame with one dissolved polygon per conurbation
   and ``name``, ``members``, ``n_members``, ``sectors``, ``rule``.
 
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +37,36 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._labels import (
+    COLD,
+    G_LABELS,
+    HOT,
+    MORAN_LABELS,
+    NO_DATA,
+    NOT_SIGNIFICANT,
+    QUADRANT_LABELS,
+    normalise_label,
+)
+from ._results import keyword_options
+from ._style import (
+    CLUSTER_TYPES,
+    G_COLOURS,
+    LISA_COLOURS,
+    NO_DATA_COLOUR,
+    NOT_CLUSTERS,
+    SHOWN_METRICS,
+    SYNTHETIC_LABEL,
+    TYPE_COLOURS,
+    cartography,
+    is_synthetic,
+    lisa_labels,
+    lisa_pairs,
+    metric_lookup,
+    pair_label,
+    pairs,
+    table_of,
+    titled,
+)
 from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,110 +84,17 @@ __all__ = [
     "TYPE_COLOURS",
     "interactive_map",
     "lisa_map",
+    "lisa_maps",
+    "lisa_panel",
     "moran_scatterplot",
     "typology_map",
 ]
 
-#: The cluster types, in legend order.
-CLUSTER_TYPES: tuple[str, ...] = ("high concentration", "high growth", "both", "none", "no data")
-
-#: Types that are not clusters: ``"no data"`` marks areas that had no counts.
-NOT_CLUSTERS: tuple[str, ...] = ("none", "no data")
-
-#: Fill colour of each cluster type (ColorBrewer Dark2, readable with the
-#: common colour-vision deficiencies); areas that are not clusters stay light grey.
-TYPE_COLOURS: dict[str, str] = {
-    "high concentration": "#d95f02",
-    "high growth": "#1b9e77",
-    "both": "#7570b3",
-    "none": "#e3e3e3",
-    "no data": "#ffffff",
-}
-
-#: GeoDa's LISA cluster-map colours, in GeoDa's legend order.
-LISA_COLOURS: dict[str, str] = {
-    "ns": "#eeeeee",
-    "HH": "#ff0000",
-    "LL": "#0000ff",
-    "LH": "#a7adf9",
-    "HL": "#f4ada8",
-}
-
-_LISA_NAMES = {
-    "ns": "not significant",
-    "HH": "High-High",
-    "LL": "Low-Low",
-    "LH": "Low-High",
-    "HL": "High-Low",
-}
-_NO_DATA_COLOUR = "#ffffff"
+_NO_DATA_COLOUR = NO_DATA_COLOUR
 _EDGE = "#8c8c8c"
 _OUTLINE = "#222222"
 
-#: Printed in every title (and the report) when the data are synthetic.
-SYNTHETIC_LABEL = "SYNTHETIC DEMO DATA"
-
-_METRIC_SUFFIXES = ("_count", "_lq_change", "_lq")
-
-
 # --------------------------------------------------------------------------- helpers
-
-
-def _is_synthetic(*objects: Any) -> bool:
-    """True when any of the objects carries ``attrs["synthetic"]``."""
-    return any(bool(getattr(obj, "attrs", {}).get("synthetic", False)) for obj in objects)
-
-
-def _title(text: str, synthetic: bool) -> str:
-    return f"{SYNTHETIC_LABEL}\n{text}" if synthetic else text
-
-
-def _metric_prefixes(frame: pd.DataFrame) -> list[str]:
-    """The ``{measure}_{group}`` prefixes that have metric columns, in column order."""
-    prefixes: list[str] = []
-    for column in frame.columns:
-        for suffix in _METRIC_SUFFIXES:
-            if isinstance(column, str) and column.endswith(suffix):
-                prefix = column[: -len(suffix)]
-                if prefix and prefix not in prefixes:
-                    prefixes.append(prefix)
-                break
-    return prefixes
-
-
-def _prefix_label(prefix: str) -> str:
-    """``"businesses_content"`` -> ``"businesses:content"`` (the groups' spelling)."""
-    measure, _, group = prefix.partition("_")
-    return f"{measure}:{group}" if group else measure
-
-
-def _lisa_columns(frame: pd.DataFrame) -> list[str]:
-    """Columns named ``lisa_{measure}_{group}``."""
-    return [c for c in frame.columns if isinstance(c, str) and c.startswith("lisa_")]
-
-
-def _format_count(value: Any) -> str:
-    """Counts with thousands separators; decimals only when the count is fractional."""
-    if value is None or pd.isna(value):
-        return "–"
-    value = float(value)
-    if value == round(value):
-        return f"{value:,.0f}"
-    return f"{value:,.1f}"
-
-
-def _format_lq(value: Any) -> str:
-    """Location quotients to two decimals."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{float(value):.2f}"
-
-
-def _format_change(value: Any) -> str:
-    """Relative LQ change (LQ2 / LQ1 − 1) as a signed percentage."""
-    if value is None or pd.isna(value):
-        return "–"
-    return f"{100 * float(value):+.1f}%"
 
 
 def _require_geoframe(frame: Any, what: str, columns: Iterable[str]) -> None:
@@ -232,12 +173,6 @@ def _resolve_extent(
     return minx - pad, miny - pad, maxx + pad, maxy + pad
 
 
-def _crs_note(areas: gpd.GeoDataFrame) -> str:
-    epsg = areas.crs.to_epsg() if areas.crs is not None else None
-    crs = f"EPSG:{epsg}" if epsg else (areas.crs.name if areas.crs is not None else "no CRS")
-    return f"North up · {crs} · not to scale"
-
-
 def _short_name(name: str, keep: int = 3) -> str:
     """A conurbation's first members and how many more, so big ones stay legible."""
     members = name.split(" – ")
@@ -246,24 +181,27 @@ def _short_name(name: str, keep: int = 3) -> str:
     return " – ".join(members[:keep]) + f" + {len(members) - keep} more"
 
 
-def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
+def _place_labels(
+    ax: Axes, points: list[tuple[float, float, str]], avoid: Iterable[Any] = ()
+) -> list:
     """Annotate points, nudging each label off the ones already placed.
 
     Greedy: try the point itself, then rings of offsets around it, and keep the
     first spot whose box overlaps no earlier label and stays inside the axes.
     When nothing fits the label is left out: an unreadable pile of labels helps
-    nobody, and the conurbation table names every conurbation.
+    nobody, and the conurbation table names every conurbation. ``avoid`` are
+    artists already drawn (area names, the north arrow) that labels keep off.
     """
     import matplotlib.patheffects as pe
 
     offsets = [(0.0, 0.0)]
-    for radius in (18, 36, 54):
+    for radius in (10, 18, 36, 54):
         for angle in range(90, 450, 45):
             rad = math.radians(angle)
             offsets.append((radius * math.cos(rad), radius * math.sin(rad)))
     ax.figure.draw_without_rendering()
     axes_box = ax.get_window_extent()
-    placed_boxes: list = []
+    placed_boxes: list = [artist.get_window_extent() for artist in avoid]
     texts = []
     for x, y, text in points:
         annotation = None
@@ -305,24 +243,31 @@ def _place_labels(ax: Axes, points: list[tuple[float, float, str]]) -> list:
 # --------------------------------------------------------------------------- static maps
 
 
+@keyword_options
 def typology_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     label_conurbations: bool = True,
     extent: Sequence[float] | Iterable[str] | None = None,
+    inset: Sequence[float] | Iterable[str] | None = None,
+    label_areas: bool = False,
 ) -> Figure:
     """Map the cluster typology, with conurbations outlined and labelled.
+
+    The map has a scale bar (projected CRS), a north arrow and its legend
+    outside the data.
 
     Parameters
     ----------
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``cluster_type`` in :data:`CLUSTER_TYPES`.
-    conurbations : geopandas.GeoDataFrame, optional
+    conurbations : Conurbations or geopandas.GeoDataFrame, optional
         One dissolved polygon per conurbation with a ``name`` column; drawn as
-        thick dark outlines. Reprojected to the areas' CRS if it differs. May be
-        empty.
+        thick dark outlines on a white halo. Reprojected to the areas' CRS if
+        it differs. May be empty.
     ax : matplotlib.axes.Axes, optional
         Draw on these axes; by default a new Agg figure is made.
     title : str, optional
@@ -330,17 +275,27 @@ def typology_map(
         "SYNTHETIC DEMO DATA" above it.
     label_conurbations : bool, default True
         Write each conurbation's name at a representative point of its polygon,
-        nudged off the other labels where practical.
+        nudged off the other labels; a conurbation whose name does not fit is
+        numbered instead, and the numbers are listed under the legend.
     extent : sequence, optional
         Zoom to a bounding box ``(minx, miny, maxx, maxy)`` in the areas' CRS,
         or to the bounds (plus 5%) of a list of area codes.
+    inset : sequence, optional
+        A dense part of the map (a bounding box or area codes, as ``extent``)
+        drawn again, enlarged, in an inset at the right of the map, with its
+        frame marked on the main map: London on a map of local authorities.
+    label_areas : bool, default False
+        Name the areas in view (when at most 40 are): for a zoomed map
+        (``extent``), where names help and fit.
 
     Returns
     -------
     matplotlib.figure.Figure
         The areas are one ``PatchCollection`` with ``gid="areas"`` (face colours
-        in row order); the outlines have ``gid="conurbations"``. The legend lists
-        the four types with their counts, and "conurbation" when any is drawn.
+        in row order); the outlines have ``gid="conurbations"``; the scale bar
+        ``gid="scale_bar"``, the north arrow ``gid="north_arrow"`` and the inset
+        axes ``gid="inset"``. The legend lists the four types with their
+        counts, and "conurbation" when any is drawn.
 
     Examples
     --------
@@ -360,6 +315,7 @@ def typology_map(
     _require_geoframe(areas, "areas", ["cluster_type"])
     types = _check_types(areas)
     box = _resolve_extent(areas, extent)
+    zoom = _resolve_extent(areas, inset)
     fig, ax = _new_axes(ax, _map_figsize(box or areas.total_bounds))
 
     colours = types.map(TYPE_COLOURS).tolist()
@@ -374,11 +330,11 @@ def typology_map(
     ]
 
     drawn = None
+    conurbations = table_of(conurbations)
     if conurbations is not None and len(conurbations):
         _require_geoframe(conurbations, "conurbations", ["name"])
         drawn = conurbations.to_crs(areas.crs) if conurbations.crs != areas.crs else conurbations
-        drawn.boundary.plot(ax=ax, color=_OUTLINE, linewidth=2.2, zorder=4)
-        ax.collections[-1].set_gid("conurbations")
+        _outline(ax, drawn, gid="conurbations")
         handles.append(
             Line2D([], [], color=_OUTLINE, linewidth=2.2, label=f"conurbation ({len(drawn)})")
         )
@@ -387,8 +343,8 @@ def typology_map(
         ax.set_xlim(box[0], box[2])
         ax.set_ylim(box[1], box[3])
     ax.set_axis_off()
-    ax.set_title(_title(title or "Industry cluster typology", _is_synthetic(areas)))
-    ax.legend(
+    ax.set_title(titled(title or "Industry cluster typology", is_synthetic(areas)))
+    legend = ax.legend(
         handles=handles,
         title="Cluster type",
         loc="upper left",
@@ -398,64 +354,329 @@ def typology_map(
         fontsize=8,
         title_fontsize=9,
     )
-    ax.text(
-        0.0,
-        0.0,
-        _crs_note(areas),
-        transform=ax.transAxes,
-        fontsize=7,
-        color="#555555",
-        ha="left",
-        va="bottom",
-    )
+    cartography(ax, areas)
 
+    inner = _inset(ax, areas, colours, drawn, zoom) if zoom is not None else None
+
+    named = _label_areas(ax, areas) if label_areas else []
     if drawn is not None and label_conurbations:
-        # biggest first, so the largest conurbations keep the spot on their polygon
-        order = drawn.geometry.area.sort_values(ascending=False).index
-        xmin, xmax = ax.get_xlim()
-        ymin, ymax = ax.get_ylim()
-        points = []
-        for key in order:
-            point = drawn.geometry[key].representative_point()
-            if xmin <= point.x <= xmax and ymin <= point.y <= ymax:
-                text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
-                points.append((point.x, point.y, text))
-        placed = _place_labels(ax, points)
-        if len(placed) < len(points):
-            ax.text(
-                0.0,
-                -0.005,
-                f"{len(points) - len(placed)} conurbation labels left out where they would "
-                "overlap; the conurbation table names them all",
-                transform=ax.transAxes,
-                fontsize=7,
-                color="#555555",
-                ha="left",
-                va="top",
-            )
+        on_main = drawn
+        if inner is not None:
+            from shapely.geometry import box as _box
+
+            # conurbations of the dense part are named in the inset, where they fit
+            inside = drawn.geometry.representative_point().within(_box(*zoom)).to_numpy()
+            if inside.any():
+                _label_conurbations(inner, drawn[inside], None)
+            on_main = drawn[~inside]
+        arrow = [t for t in ax.texts if t.get_gid() == "north_arrow"]
+        _label_conurbations(ax, on_main, legend, avoid=[*named, *arrow])
     return fig
 
 
+def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> list:
+    """Each area's name at a point of it in view, small, when few enough are in view."""
+    import matplotlib.patheffects as pe
+    from shapely.geometry import box as _box
+
+    (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
+    view = _box(xmin, ymin, xmax, ymax)
+    names = areas["name"].astype(str) if "name" in areas else areas.index.astype(str)
+    points = []
+    for code, geometry in areas.geometry.items():
+        if geometry is None or geometry.is_empty or not geometry.intersects(view):
+            continue
+        visible = geometry.intersection(view)
+        if visible.area < 0.004 * view.area:
+            continue
+        points.append((visible.representative_point(), names[code]))
+    if len(points) > most:
+        return []
+    return [
+        ax.annotate(
+            textwrap.fill(name, 14),
+            xy=(point.x, point.y),
+            ha="center",
+            va="center",
+            fontsize=7,
+            color="#333333",
+            path_effects=[pe.withStroke(linewidth=2, foreground="white")],
+            zorder=4.5,
+            gid="area_label",
+        )
+        for point, name in points
+    ]
+
+
+def _outline(ax: Axes, drawn: gpd.GeoDataFrame, gid: str | None = None) -> None:
+    """Conurbation outlines, dark on a white halo so they read over any fill."""
+    drawn.boundary.plot(ax=ax, color="white", linewidth=4.0, zorder=3.9)
+    drawn.boundary.plot(ax=ax, color=_OUTLINE, linewidth=2.2, zorder=4)
+    if gid:
+        ax.collections[-1].set_gid(gid)
+
+
+def _inset(
+    ax: Axes,
+    areas: gpd.GeoDataFrame,
+    colours: list[str],
+    drawn: gpd.GeoDataFrame | None,
+    zoom: tuple[float, float, float, float],
+) -> Axes:
+    """The ``zoom`` box drawn again, larger, beside the main map, its frame marked."""
+    from matplotlib.patches import Rectangle
+
+    minx, miny, maxx, maxy = zoom
+    aspect = (maxy - miny) / (maxx - minx)
+    width = 0.42
+    height = min(0.6, width * aspect)
+    width = height / aspect if aspect > 0 else width
+    inner = ax.inset_axes([1.02, 0.0, width, height])
+    inner.set_gid("inset")
+    areas.plot(ax=inner, color=colours, edgecolor=_EDGE, linewidth=0.4)
+    if drawn is not None:
+        _outline(inner, drawn)
+    inner.set_xlim(minx, maxx)
+    inner.set_ylim(miny, maxy)
+    inner.set_xticks([])
+    inner.set_yticks([])
+    inner.set_aspect("equal")
+    for spine in inner.spines.values():
+        spine.set_edgecolor(_OUTLINE)
+        spine.set_linewidth(1.2)
+    ax.add_patch(
+        Rectangle(
+            (minx, miny),
+            maxx - minx,
+            maxy - miny,
+            fill=False,
+            edgecolor=_OUTLINE,
+            linewidth=1.2,
+            zorder=6,
+        )
+    )
+    inner.set_xlabel("")
+    inner.set_ylabel("")
+    fig = ax.figure
+    fig.draw_without_rendering()
+    # how much larger the inset draws a kilometre than the main map does
+    main_scale = ax.get_window_extent().width / (ax.get_xlim()[1] - ax.get_xlim()[0])
+    inner_scale = inner.get_window_extent().width / (maxx - minx)
+    inner.set_title(f"enlarged ×{inner_scale / main_scale:.1f}", fontsize=8, loc="left")
+    return inner
+
+
+def _label_conurbations(
+    ax: Axes, drawn: gpd.GeoDataFrame, legend: Any, avoid: Iterable[Any] = ()
+) -> None:
+    """Names where they fit, numbers (listed beside the map) where they do not."""
+    # biggest first, so the largest conurbations keep the spot on their polygon
+    order = drawn.geometry.area.sort_values(ascending=False).index
+    xmin, xmax = ax.get_xlim()
+    ymin, ymax = ax.get_ylim()
+    from shapely.geometry import box as _box
+
+    view = _box(xmin, ymin, xmax, ymax)
+    points = []
+    for key in order:
+        geometry = drawn.geometry[key]
+        point = geometry.representative_point()
+        if not view.contains(point):
+            # zoomed in: label the part in view, so a conurbation is never left nameless
+            visible = geometry.intersection(view)
+            if visible.is_empty or visible.area < 0.02 * view.area:
+                continue
+            point = visible.representative_point()
+        text = textwrap.fill(_short_name(str(drawn.loc[key, "name"])), 26)
+        points.append((point.x, point.y, text, str(drawn.loc[key, "name"])))
+    avoid = list(avoid)
+    placed = _place_labels(ax, [(x, y, text) for x, y, text, _ in points], avoid)
+    shown = {t.get_text() for t in placed}
+    missing = [(x, y, name) for x, y, text, name in points if text not in shown]
+    if not missing or legend is None:
+        return
+    # numbered one at a time, so the numbers on the map run 1, 2, 3 ... without gaps
+    taken = [*avoid, *placed]
+    lines = []
+    for x, y, name in missing:
+        number = str(len(lines) + 1)
+        found = _place_labels(ax, [(x, y, number)], taken)
+        if found:
+            taken.extend(found)
+            lines.append(f"{number}  {textwrap.shorten(name, 60, placeholder=' …')}")
+    keyed = lines
+    if lines:
+        ax.annotate(
+            "Conurbations by number\n" + "\n".join(lines),
+            xy=(0.0, 0.0),
+            xycoords=legend,
+            xytext=(0, -8),
+            textcoords="offset points",
+            va="top",
+            ha="left",
+            fontsize=7,
+            color=_OUTLINE,
+            annotation_clip=False,
+        )
+    if len(keyed) < len(missing):
+        ax.text(
+            0.0,
+            -0.005,
+            f"{len(missing) - len(keyed)} conurbation labels left out where they would "
+            "overlap; the conurbation table names them all",
+            transform=ax.transAxes,
+            fontsize=7,
+            color="#555555",
+            ha="left",
+            va="top",
+        )
+
+
+_QUADRANT_NUMBERS = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
+"""esda's ``Moran_Local.q`` codes."""
+
+
+def _is_esda(result: Any, name: str) -> bool:
+    return type(result).__name__ == name and type(result).__module__.startswith("esda")
+
+
+def _esda_ids(result: Any) -> pd.Index:
+    return pd.Index(getattr(result.w, "id_order", range(len(result.p_sim)))).astype(str)
+
+
+def _result_labels(
+    result: Any, *, alpha: float = 0.05, correction: str | None = "fdr"
+) -> tuple[pd.Series, pd.Series | None]:
+    """Cluster labels (and p-values) of a local statistic, indexed by area code.
+
+    Accepts a geoclusters :class:`~geoclusters.stats.LocalResult` (its own
+    ``cluster`` labels, any spelling) or esda's ``Moran_Local`` / ``G_Local``
+    (labelled here from ``q`` or ``Zs`` and ``p_sim``, tested at ``alpha``
+    after ``correction``, as geoclusters does).
+    """
+    from .stats import adjust_pvalues
+
+    if _is_esda(result, "Moran_Local") or _is_esda(result, "G_Local"):
+        ids = _esda_ids(result)
+        p = pd.Series(np.asarray(result.p_sim, dtype=float), index=ids)
+        significant = np.asarray(adjust_pvalues(p.to_numpy(), correction, alpha))
+        if _is_esda(result, "Moran_Local"):
+            high = [QUADRANT_LABELS[_QUADRANT_NUMBERS[int(q)]] for q in np.asarray(result.q)]
+        else:
+            high = [HOT if z > 0 else COLD for z in np.asarray(result.Zs, dtype=float)]
+        labels = np.where(significant, np.asarray(high, dtype=object), NOT_SIGNIFICANT)
+        undefined = np.isnan(p.to_numpy())
+        labels[undefined] = NO_DATA
+        return pd.Series(labels, index=ids, dtype=object), p
+    if isinstance(result, pd.Series):
+        # labels already, indexed by area code (a column, or one group of RunResult.lisa)
+        labels = result.map(normalise_label)
+        labels.index = pd.Index(result.index).astype(str)
+        return labels.astype(object), None
+    cluster = getattr(result, "cluster", None)
+    ids = getattr(result, "ids", None)
+    if cluster is None or ids is None:
+        raise InputError(
+            f"cannot read cluster labels from a {type(result).__name__}",
+            fix="pass a geoclusters LocalResult, an esda Moran_Local or G_Local, or a column name",
+        )
+    index = pd.Index(ids).astype(str)
+    labels = pd.Series([normalise_label(v) for v in cluster], index=index, dtype=object)
+    p_value = getattr(result, "p_value", None)
+    p = pd.Series(np.asarray(p_value, dtype=float), index=index) if p_value is not None else None
+    return labels, p
+
+
+def _labels_of(
+    areas: gpd.GeoDataFrame, column: Any, alpha: float, correction: str | None
+) -> tuple[pd.Series, str]:
+    """Normalised labels on ``areas.index`` from a column name or a local result."""
+    if isinstance(column, str):
+        _require_geoframe(areas, "areas", [column])
+        raw = areas[column]
+        labels = raw.map(normalise_label)
+        name = column
+    else:
+        _require_geoframe(areas, "areas", [])
+        found, _ = _result_labels(column, alpha=alpha, correction=correction)
+        raw = found.reindex(areas.index.astype(str))
+        raw.index = areas.index
+        labels = raw.map(normalise_label)
+        name = getattr(column, "name", type(column).__name__)
+    # one statistic per map: quadrants and hot spots in one column are a mix-up
+    quadrants = labels.isin(list(QUADRANT_LABELS.values())).any()
+    allowed = set(MORAN_LABELS) if quadrants else set(MORAN_LABELS) | set(G_LABELS)
+    bad = ~labels.isin(allowed)
+    if bad.any():
+        raise InputError(
+            f"{name} holds labels that are not "
+            + ("local Moran cluster labels" if quadrants else "cluster labels"),
+            rows=[f"{code}: {raw[code]!r}" for code in areas.index[bad.to_numpy()]],
+            fix="use "
+            + ", ".join(repr(v) for v in MORAN_LABELS + G_LABELS[:2])
+            + " (or the older 'HH', 'LH', 'LL', 'HL', 'ns')",
+        )
+    return labels, name
+
+
+def _palette(labels: pd.Series) -> dict[str, str]:
+    """GeoDa's local Moran colours, or local G's when the labels are hot and cold spots."""
+    if labels.isin([HOT, COLD]).any() and not labels.isin(list(QUADRANT_LABELS.values())).any():
+        return G_COLOURS
+    return LISA_COLOURS
+
+
+def _label_handles(labels: pd.Series, palette: Mapping[str, str]) -> list:
+    from matplotlib.patches import Patch
+
+    counts = labels.value_counts()
+    handles = [
+        Patch(facecolor=colour, edgecolor=_EDGE, label=f"{key} ({int(counts.get(key, 0))})")
+        for key, colour in palette.items()
+    ]
+    if counts.get(NO_DATA, 0):
+        handles.append(
+            Patch(
+                facecolor=_NO_DATA_COLOUR, edgecolor=_EDGE, label=f"{NO_DATA} ({counts[NO_DATA]})"
+            )
+        )
+    return handles
+
+
+@keyword_options
 def lisa_map(
     areas: gpd.GeoDataFrame,
-    column: str,
+    column: Any,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
+    legend: bool = True,
+    alpha: float = 0.05,
+    correction: str | None = "fdr",
 ) -> Figure:
-    """Map local Moran (LISA) clusters in GeoDa's colours.
+    """Map local Moran (LISA) clusters in GeoDa's colours, or local G hot and cold spots.
 
     Parameters
     ----------
     areas : geopandas.GeoDataFrame
         Indexed by area code.
-    column : str
-        Column of LISA labels: "HH", "LL", "LH", "HL" or "ns" (not
-        significant). Missing values (e.g. islands without neighbours) are drawn
-        white as "no data".
+    column : str, LocalResult, esda.Moran_Local or esda.G_Local
+        A column of cluster labels ("High-High", "Low-High", "Low-Low",
+        "High-Low", "not significant", "no data", or "hot spot" / "cold spot";
+        the older "HH", ..., "ns" are read too), or a local statistic's result,
+        whose labels are used as they are (geoclusters) or made from ``p_sim``
+        at ``alpha`` after ``correction`` (esda). Missing values (islands,
+        areas without a value) are drawn white as "no data".
     ax : matplotlib.axes.Axes, optional
         Draw on these axes; by default a new Agg figure is made.
     title : str, optional
-        By default "LISA clusters: <measure>:<group>".
+        By default "LISA clusters: <column>".
+    legend : bool, default True
+        Draw the legend (outside the data, at the right); small multiples
+        share one instead.
+    alpha : float, default 0.05
+    correction : {"fdr", "bonferroni", None}, default "fdr"
+        For esda results only: how their ``p_sim`` are tested.
 
     Returns
     -------
@@ -468,50 +689,138 @@ def lisa_map(
     >>> import geopandas as gpd
     >>> from shapely.geometry import box
     >>> areas = gpd.GeoDataFrame(
-    ...     {"lisa_businesses_content": ["HH", "ns"]},
+    ...     {"lisa_businesses_content": ["High-High", "not significant"]},
     ...     geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=27700,
     ... )
     >>> fig = lisa_map(areas, "lisa_businesses_content")
     >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     ['not significant (1)', 'High-High (1)', 'Low-Low (0)', 'Low-High (0)', 'High-Low (0)']
     """
-    from matplotlib.patches import Patch
-
-    _require_geoframe(areas, "areas", [column])
-    labels = areas[column]
-    known = labels.isin(list(LISA_COLOURS)) | labels.isna()
-    if not known.all():
-        raise InputError(
-            f"{column} must hold HH, LL, LH, HL or ns",
-            rows=[f"{code}: {labels[code]!r}" for code in areas.index[~known.to_numpy()]],
-            fix="label areas that are not significant 'ns'",
-        )
+    labels, name = _labels_of(areas, column, alpha, correction)
+    palette = _palette(labels)
     fig, ax = _new_axes(ax, _map_figsize(areas.total_bounds))
-    colours = labels.map(LISA_COLOURS).fillna(_NO_DATA_COLOUR).tolist()
+    colours = [palette.get(v, _NO_DATA_COLOUR) for v in labels]
     areas.plot(ax=ax, color=colours, edgecolor=_EDGE, linewidth=0.3)
     ax.collections[-1].set_gid("areas")
-
-    counts = labels.value_counts()
-    handles = [
-        Patch(
-            facecolor=colour,
-            edgecolor=_EDGE,
-            label=f"{_LISA_NAMES[key]} ({int(counts.get(key, 0))})",
-        )
-        for key, colour in LISA_COLOURS.items()
-    ]
-    n_missing = int(labels.isna().sum())
-    if n_missing:
-        handles.append(
-            Patch(facecolor=_NO_DATA_COLOUR, edgecolor=_EDGE, label=f"no data ({n_missing})")
-        )
-    prefix = column.removeprefix("lisa_")
     ax.set_axis_off()
-    ax.set_title(
-        _title(title or f"LISA clusters: {_prefix_label(prefix)}", _is_synthetic(areas)),
-        fontsize=10,
+    ax.set_title(titled(title or f"LISA clusters: {name}", is_synthetic(areas)), fontsize=10)
+    if legend:
+        ax.legend(
+            handles=_label_handles(labels, palette),
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0.0,
+            frameon=False,
+            fontsize=7,
+        )
+    cartography(ax, areas, note=legend)
+    return fig
+
+
+def lisa_maps(
+    areas: gpd.GeoDataFrame,
+    lisa: pd.DataFrame,
+    *,
+    title: str | None = None,
+    ncols: int | None = None,
+    extent: Sequence[float] | Iterable[str] | None = None,
+) -> Figure:
+    """Small multiples: one LISA cluster map per measure and group, one shared legend.
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Indexed by area code (a run's areas).
+    lisa : pandas.DataFrame
+        The long LISA table ``area, measure, group, label``
+        (``RunResult.lisa``); every measure and group gets a panel, empty
+        ones too, so a grey panel says "nothing significant" rather than
+        hiding.
+    title : str, optional
+        Figure title; by default "Local clusters (LISA) of the location quotients".
+    ncols : int, optional
+        Panels per row; by default up to three.
+    extent : sequence, optional
+        Zoom every panel, as in :func:`typology_map`.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        One axes per group (titled ``measure:group`` with the number of
+        significant areas); the legend counts every label over all panels.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, pandas as pd
+    >>> from shapely.geometry import box
+    >>> areas = gpd.GeoDataFrame(geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)], crs=27700,
+    ...                          index=pd.Index(["a", "b"], name="area"))
+    >>> lisa = pd.DataFrame({"area": ["a", "b", "a", "b"], "measure": "jobs",
+    ...                      "group": ["x", "x", "y", "y"],
+    ...                      "label": ["High-High", "ns", "not significant", None]})
+    >>> fig = lisa_maps(areas, lisa)
+    >>> [ax.get_title() for ax in fig.axes if ax.get_title()]
+    ['jobs:x (1 significant)', 'jobs:y (0 significant)']
+    """
+    import math as _math
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as _Figure
+
+    _require_geoframe(areas, "areas", [])
+    found = lisa_pairs(lisa)
+    if not found:
+        raise InputError(
+            "the LISA table is empty", fix="run with lisa=True, or pass RunResult.lisa"
+        )
+    box = _resolve_extent(areas, extent)
+    bounds = box or areas.total_bounds
+    # four panels read better as two by two than as three and one
+    ncols = ncols or (2 if len(found) == 4 else min(3, len(found)))
+    nrows = _math.ceil(len(found) / ncols)
+    width, height = _map_figsize(bounds)
+    panel = 4.2
+    fig = _Figure(
+        figsize=(panel * ncols + 1.8, panel * height / width * nrows + 0.9),
+        layout="constrained",
     )
-    ax.legend(handles=handles, loc="best", fontsize=7, framealpha=0.85)
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    every = []
+    for (measure, group), ax in zip(found, axes, strict=False):
+        labels = lisa_labels(lisa, measure, group, areas.index)
+        labels.index = areas.index
+        every.append(labels)
+        frame = areas[[areas.geometry.name]].assign(lisa=labels.to_numpy())
+        frame.attrs = dict(areas.attrs)
+        significant = int((~labels.isin([NOT_SIGNIFICANT, NO_DATA])).sum())
+        lisa_map(
+            frame,
+            "lisa",
+            ax=ax,
+            title=f"{pair_label(measure, group)} ({significant} significant)",
+            legend=False,
+        )
+        # the synthetic mark goes once, in the figure title
+        ax.set_title(f"{pair_label(measure, group)} ({significant} significant)", fontsize=10)
+        if box is not None:
+            ax.set_xlim(box[0], box[2])
+            ax.set_ylim(box[1], box[3])
+    for ax in axes[len(found) :]:
+        ax.set_axis_off()
+    combined = pd.concat(every)
+    fig.legend(
+        handles=_label_handles(combined, _palette(combined)),
+        loc="outside right upper",
+        frameon=False,
+        fontsize=8,
+        title="areas over all panels",
+        title_fontsize=8,
+    )
+    fig.suptitle(
+        titled(title or "Local clusters (LISA) of the location quotients", is_synthetic(areas)),
+        fontsize=11,
+    )
     return fig
 
 
@@ -529,12 +838,17 @@ def _as_graph(graph: Any) -> Graph:
     )
 
 
+@keyword_options
 def moran_scatterplot(
-    values: pd.Series,
-    graph: Graph,
+    values: pd.Series | Any,
+    graph: Graph | None = None,
+    *,
     ax: Axes | None = None,
     title: str | None = None,
     labels: Mapping[str, str] | Iterable[str] | None = None,
+    result: Any = None,
+    alpha: float = 0.05,
+    correction: str | None = "fdr",
 ) -> Figure:
     """Moran scatterplot: standardised values against their spatial lag.
 
@@ -546,18 +860,27 @@ def moran_scatterplot(
 
     Parameters
     ----------
-    values : pandas.Series
+    values : pandas.Series or esda.Moran_Local
         Indexed by area code; every id of ``graph`` must have a value and every
-        value an id. Array-likes are taken in the graph's id order.
-    graph : libpysal.graph.Graph
+        value an id. Array-likes are taken in the graph's id order. An esda
+        ``Moran_Local`` brings its values, weights and significance.
+    graph : libpysal.graph.Graph, optional
         Spatial weights (any transform: it is row-standardised here). A
-        ``libpysal.weights.W`` is converted.
+        ``libpysal.weights.W`` is converted. Needed unless ``values`` is an
+        esda ``Moran_Local``.
     ax : matplotlib.axes.Axes, optional
         Draw on these axes; by default a new Agg figure is made.
     title : str, optional
         By default "Moran scatterplot: <values.name>".
     labels : mapping or iterable, optional
         Areas to label: a mapping code → text, or codes (labelled with the code).
+    result : LocalResult, esda.Moran_Local or pandas.Series, optional
+        Colour the points by their cluster label (a Series of labels indexed
+        by area code will do, e.g. one group of ``RunResult.lisa``) in GeoDa's colours
+        (significant High-High red, ..., not significant grey), as splot does.
+    alpha : float, default 0.05
+    correction : {"fdr", "bonferroni", None}, default "fdr"
+        For esda results only: how their ``p_sim`` are tested.
 
     Returns
     -------
@@ -577,6 +900,15 @@ def moran_scatterplot(
     >>> [line.get_label() for line in fig.axes[0].lines if line.get_gid() == "moran_slope"]
     ["Moran's I = -0.036"]
     """
+    if _is_esda(values, "Moran_Local"):
+        result = values if result is None else result
+        ids = _esda_ids(values)
+        graph = values.w if graph is None else graph
+        values = pd.Series(np.asarray(values.y, dtype=float), index=ids)
+    if graph is None:
+        raise InputError(
+            "moran_scatterplot needs the graph", fix="pass graph=, the weights of the values"
+        )
     graph = _as_graph(graph)
     ids = pd.Index(graph.unique_ids)
     if isinstance(values, pd.Series):
@@ -624,7 +956,38 @@ def moran_scatterplot(
     name = str(values.name) if getattr(values, "name", None) is not None else "value"
     fig, ax = _new_axes(ax, (6.0, 6.0))
     islands = ids.isin(graph.isolates)
-    ax.scatter(z[~islands], lag[~islands], s=16, color="#3b6ea8", alpha=0.75, linewidths=0)
+    if result is not None:
+        found, _ = _result_labels(result, alpha=alpha, correction=correction)
+        point_labels = found.reindex(ids.astype(str)).map(normalise_label).to_numpy()
+        palette = _palette(pd.Series(point_labels))
+        for key, colour in palette.items():
+            chosen = (point_labels == key) & ~islands
+            if chosen.any():
+                ax.scatter(
+                    z[chosen],
+                    lag[chosen],
+                    s=18 if key != NOT_SIGNIFICANT else 12,
+                    color=colour if key != NOT_SIGNIFICANT else "#b8b8b8",
+                    edgecolors=_EDGE if key != NOT_SIGNIFICANT else "none",
+                    linewidths=0.3,
+                    label=f"{key} ({int(chosen.sum())})",
+                    gid=f"points:{key}",
+                    zorder=3 if key != NOT_SIGNIFICANT else 2,
+                )
+        unlabelled = ~np.isin(point_labels, list(palette)) & ~islands
+        if unlabelled.any():
+            ax.scatter(
+                z[unlabelled],
+                lag[unlabelled],
+                s=14,
+                facecolors="none",
+                edgecolors="#888888",
+                linewidths=0.6,
+                label=f"{NO_DATA} ({int(unlabelled.sum())})",
+                gid=f"points:{NO_DATA}",
+            )
+    else:
+        ax.scatter(z[~islands], lag[~islands], s=16, color="#3b6ea8", alpha=0.75, linewidths=0)
     if islands.any():
         ax.scatter(
             z[islands],
@@ -670,16 +1033,168 @@ def moran_scatterplot(
             ax.annotate(text, (z[i], lag[i]), xytext=(4, 4), textcoords="offset points", fontsize=7)
 
     ax.set_xlabel(f"{name} (standardised)")
-    ax.set_ylabel(f"spatial lag of {name}\n(row-standardised)")
-    ax.set_title(_title(title or f"Moran scatterplot: {name}", _is_synthetic(values)), fontsize=10)
-    ax.legend(loc="best", fontsize=8, framealpha=0.85)
+    ax.set_ylabel(f"spatial lag of {textwrap.shorten(name, 40, placeholder='…')}")
+    ax.set_title(titled(title or f"Moran scatterplot: {name}", is_synthetic(values)), fontsize=10)
+    ax.legend(loc="best", fontsize=7, framealpha=0.85)
+    return fig
+
+
+def lisa_panel(
+    areas: gpd.GeoDataFrame,
+    result: Any,
+    *,
+    values: pd.Series | str | None = None,
+    graph: Graph | None = None,
+    title: str | None = None,
+    alpha: float = 0.05,
+    correction: str | None = "fdr",
+) -> Figure:
+    """The four views of a local Moran analysis side by side, as splot users know them.
+
+    A choropleth of the values (quintiles), the Moran scatterplot coloured by
+    cluster, the LISA cluster map and the significance map (pseudo p-value
+    classes 0.001, 0.01, 0.05, as GeoDa draws it).
+
+    Parameters
+    ----------
+    areas : geopandas.GeoDataFrame
+        Indexed by area code.
+    result : LocalResult or esda.Moran_Local
+        The local Moran result. An esda ``Moran_Local`` brings its values and
+        weights; a geoclusters ``LocalResult`` needs ``values`` and ``graph``.
+    values : pandas.Series or str, optional
+        The values the statistic was computed on (or a column of ``areas``).
+    graph : libpysal.graph.Graph, optional
+        The weights the statistic used.
+    title : str, optional
+        Figure title; by default the values' name.
+    alpha : float, default 0.05
+    correction : {"fdr", "bonferroni", None}, default "fdr"
+        For esda results only (see :func:`lisa_map`).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        Four axes: values, scatterplot, clusters, significance.
+
+    Examples
+    --------
+    >>> import geopandas as gpd, numpy as np, pandas as pd
+    >>> from shapely.geometry import box
+    >>> from libpysal.graph import Graph
+    >>> from geoclusters.stats import local_moran
+    >>> cells = [box(x, y, x + 1, y + 1) for y in range(4) for x in range(4)]
+    >>> areas = gpd.GeoDataFrame(geometry=cells, crs=27700,
+    ...                          index=pd.Index([f"c{i}" for i in range(16)], name="area"))
+    >>> y = pd.Series(np.arange(16.0), index=areas.index, name="jobs")
+    >>> g = Graph.build_contiguity(areas)
+    >>> fig = lisa_panel(areas, local_moran(y, g, permutations=99, seed=0), values=y, graph=g)
+    >>> len([ax for ax in fig.axes if ax.get_title()])
+    4
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as _Figure
+    from matplotlib.patches import Patch
+
+    _require_geoframe(areas, "areas", [values] if isinstance(values, str) else [])
+    if _is_esda(result, "Moran_Local"):
+        ids = _esda_ids(result)
+        values = pd.Series(np.asarray(result.y, dtype=float), index=ids, name="value")
+        graph = result.w
+    else:
+        if isinstance(values, str):
+            values = areas[values].rename(values)
+        if values is None or graph is None:
+            raise InputError(
+                "lisa_panel needs the values and the graph of a geoclusters LocalResult",
+                fix="pass values= and graph= (or an esda Moran_Local, which carries them)",
+            )
+        values = pd.Series(values)
+    name = str(values.name) if values.name is not None else "value"
+    labels, p = _result_labels(result, alpha=alpha, correction=correction)
+    codes = areas.index.astype(str)
+
+    fig = _Figure(figsize=(12.0, 10.0), layout="constrained")
+    FigureCanvasAgg(fig)
+    (ax_values, ax_scatter), (ax_clusters, ax_p) = fig.subplots(2, 2)
+
+    shown = pd.Series(values.to_numpy(), index=pd.Index(values.index).astype(str))
+    frame = areas[[areas.geometry.name]].assign(value=shown.reindex(codes).to_numpy())
+    frame.plot(
+        ax=ax_values,
+        column="value",
+        scheme="quantiles",
+        k=5,
+        cmap="YlOrBr",
+        edgecolor=_EDGE,
+        linewidth=0.2,
+        legend=True,
+        legend_kwds={
+            "loc": "upper left",
+            "bbox_to_anchor": (1.0, 1.0),
+            "fontsize": 7,
+            "frameon": False,
+            "title": "quintiles",
+            "title_fontsize": 7,
+        },
+        missing_kwds={"color": _NO_DATA_COLOUR, "edgecolor": _EDGE, "label": NO_DATA},
+    )
+    ax_values.set_axis_off()
+    ax_values.set_title(f"{name}", fontsize=10)
+    cartography(ax_values, areas, note=False)
+
+    known = shown.dropna()
+    sub = _as_graph(graph)
+    sub = sub.subgraph(known.index) if len(known) < len(pd.Index(sub.unique_ids)) else sub
+    moran_scatterplot(
+        known.rename(name), sub, ax=ax_scatter, result=result, alpha=alpha, correction=correction
+    )
+    ax_scatter.set_title("Moran scatterplot, coloured by cluster", fontsize=10)
+
+    labelled = areas[[areas.geometry.name]].assign(
+        lisa=labels.reindex(codes).map(normalise_label).to_numpy()
+    )
+    lisa_map(labelled, "lisa", ax=ax_clusters, title="Clusters")
+
+    classes = [(0.001, "#1a6b1a"), (0.01, "#3fae3f"), (0.05, "#9be09b")]
+    pvals = (p if p is not None else pd.Series(np.nan, index=labels.index)).reindex(codes)
+    significant = ~labels.reindex(codes).isin([NOT_SIGNIFICANT, NO_DATA]).to_numpy()
+    colours, counts = [], dict.fromkeys([c for c, _ in classes], 0)
+    for value, sig in zip(pvals.to_numpy(), significant, strict=True):
+        if np.isnan(value):
+            colours.append(_NO_DATA_COLOUR)
+            continue
+        colour = LISA_COLOURS[NOT_SIGNIFICANT]
+        if sig:
+            for cut, fill in classes:
+                if value <= cut:
+                    colour = fill
+                    counts[cut] += 1
+                    break
+            else:
+                colour, counts[classes[-1][0]] = classes[-1][1], counts[classes[-1][0]] + 1
+        colours.append(colour)
+    areas.plot(ax=ax_p, color=colours, edgecolor=_EDGE, linewidth=0.2)
+    ax_p.set_axis_off()
+    ax_p.set_title("Significance (pseudo p-value of the significant areas)", fontsize=10)
+    handles = [
+        Patch(facecolor=fill, edgecolor=_EDGE, label=f"p ≤ {cut} ({counts[cut]})")
+        for cut, fill in classes
+    ] + [Patch(facecolor=LISA_COLOURS[NOT_SIGNIFICANT], edgecolor=_EDGE, label=NOT_SIGNIFICANT)]
+    ax_p.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize=7
+    )
+    cartography(ax_p, areas, note=False)
+    fig.suptitle(titled(title or f"Local Moran's I: {name}", is_synthetic(areas)), fontsize=12)
     return fig
 
 
 # --------------------------------------------------------------------------- interactive
 
 
-def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
+def _popup_frame(
+    areas: gpd.GeoDataFrame, metrics: pd.DataFrame | None, lisa: pd.DataFrame | None
+) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Areas with human-readable, pre-formatted popup columns (strings, "–" when missing)."""
     import geopandas as gpd
 
@@ -697,18 +1212,16 @@ def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
     ):
         if column in areas:
             data[label] = areas[column].fillna("").astype(str)
-    for prefix in _metric_prefixes(areas):
-        label = _prefix_label(prefix)
-        for suffix, heading, formatter in (
-            ("_count", "count", _format_count),
-            ("_lq", "LQ", _format_lq),
-            ("_lq_change", "LQ change", _format_change),
-        ):
-            if prefix + suffix in areas:
-                data[f"{label} {heading}"] = areas[prefix + suffix].map(formatter)
-    for column in _lisa_columns(areas):
-        label = _prefix_label(column.removeprefix("lisa_"))
-        data[f"LISA {label}"] = areas[column].map(lambda v: _LISA_NAMES.get(v, "–"))
+    lookup = metric_lookup(metrics)
+    codes = areas.index.astype(str)
+    for measure, group in pairs(metrics):
+        label = pair_label(measure, group)
+        for metric, heading, formatter in SHOWN_METRICS:
+            values = [lookup.get((c, measure, group), {}).get(metric) for c in codes]
+            data[f"{label} {heading}"] = pd.Series(values, index=areas.index).map(formatter)
+    for measure, group in lisa_pairs(lisa):
+        labels = lisa_labels(lisa, measure, group, codes)
+        data[f"LISA {pair_label(measure, group)}"] = pd.Series(labels.to_numpy(), index=areas.index)
     frame = gpd.GeoDataFrame(
         pd.DataFrame(data, index=areas.index).reset_index(drop=True),
         geometry=areas.geometry.to_numpy(),
@@ -720,24 +1233,47 @@ def _popup_frame(areas: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, list[str]]:
 def interactive_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
-    path: str | Path | None = None,
+    *legacy: Any,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
     title: str | None = None,
+    path: str | Path | None = None,
+    notes: Iterable[str] = (),
+    tiles: bool = True,
+    focus: Sequence[float] | Iterable[str] | None = None,
 ) -> folium.Map:
-    """An interactive (Leaflet) map of the typology, one popup per area.
+    """An interactive (Leaflet) map of the typology, one popup per area, that works offline.
 
     Parameters
     ----------
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``name`` and ``cluster_type``; the popup also
-        shows ``conurbation``, the groups, every ``{measure}_{group}`` count,
-        LQ and LQ change found, and the ``lisa_*`` labels.
-    conurbations : geopandas.GeoDataFrame, optional
+        shows ``conurbation`` and the groups.
+    conurbations : Conurbations or geopandas.GeoDataFrame, optional
         Drawn as a second, switchable layer of outlines with their own popups.
-    path : str or Path, optional
-        Save the map as an HTML file here.
+    metrics : pandas.DataFrame, optional
+        The long per-area metrics (:func:`geoclusters.measures.metrics`): the
+        popup shows every measure and group's count, LQ and LQ change.
+    lisa : pandas.DataFrame, optional
+        LISA labels, ``area, measure, group, label``, shown in the popup.
     title : str, optional
         Heading shown on the map; by default "Industry cluster typology" (with
         "SYNTHETIC DEMO DATA" for synthetic data).
+    path : str or Path, optional
+        Save the map as one self-contained HTML file here: Leaflet and every
+        script and style it needs are inside the file (keyword only: passing
+        it, or the title, by position is deprecated and removed in 0.3).
+    notes : iterable of str, optional
+        Caveats of the run (``RunResult.provenance.notes``): those that say the
+        data are approximate or synthetic are shown under the title, so the
+        map cannot be passed on without them.
+    tiles : bool, default True
+        Show the OpenStreetMap basemap. The tiles are the only part that comes
+        from the web: offline they stay blank and the polygons, popups and
+        legend work as usual.
+    focus : sequence, optional
+        Area codes (or a bounding box in the areas' CRS) the map opens on,
+        e.g. Kent's TTWAs; every area is still on the map.
 
     Returns
     -------
@@ -745,8 +1281,8 @@ def interactive_map(
 
     Notes
     -----
-    The page loads Leaflet and the base tiles from the web when opened; the
-    areas themselves are embedded as GeoJSON in EPSG:4326.
+    The areas are embedded as GeoJSON in EPSG:4326; the saved page works
+    without a network (see :func:`geoclusters._offline.save_offline`).
 
     Examples
     --------
@@ -762,9 +1298,19 @@ def interactive_map(
     """
     import folium
 
+    if legacy:
+        warnings.warn(
+            "interactive_map(areas, conurbations, path, title) is deprecated and will be "
+            "removed in 0.3; pass path= and title= by keyword",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        path = legacy[0]
+        title = legacy[1] if len(legacy) > 1 else title
+    conurbations = table_of(conurbations)
     _require_geoframe(areas, "areas", ["cluster_type"])
     types = _check_types(areas)
-    frame, fields = _popup_frame(areas)
+    frame, fields = _popup_frame(areas, metrics, lisa)
     frame = frame.to_crs(4326)
     present = [t for t in CLUSTER_TYPES if (types == t).any()]
     fmap = frame.explore(
@@ -775,7 +1321,7 @@ def interactive_map(
         tooltip=["name", "code", "type", "conurbation"],
         popup=fields,
         name="Areas",
-        tiles="OpenStreetMap",
+        tiles="OpenStreetMap" if tiles else None,
         style_kwds={"color": _EDGE, "weight": 0.6, "fillOpacity": 0.75},
         legend_kwds={"caption": "Cluster type"},
     )
@@ -809,21 +1355,47 @@ def interactive_map(
             name="Conurbations",
         )
     folium.LayerControl(collapsed=False).add_to(fmap)
+    box = _resolve_extent(areas, focus)
+    if box is not None:
+        from pyproj import Transformer
 
-    heading = _title(title or "Industry cluster typology", _is_synthetic(areas))
+        to_lonlat = Transformer.from_crs(areas.crs, 4326, always_xy=True)
+        west, south, east, north = to_lonlat.transform_bounds(*box)
+        fmap.fit_bounds([[south, west], [north, east]])
+
+    heading = titled(title or "Industry cluster typology", is_synthetic(areas))
     from html import escape
 
+    caveats = _caveats(notes)
     banner = (
         '<div style="position:fixed;top:10px;left:60px;z-index:1000;background:white;'
-        "padding:4px 10px;border:1px solid #999;font:bold 14px sans-serif;"
-        f'{"color:#b00000;" if _is_synthetic(areas) else ""}">'
+        "padding:4px 10px;border:1px solid #999;font:bold 14px sans-serif;max-width:60%;"
+        f'{"color:#b00000;" if is_synthetic(areas) else ""}">'
         + "<br>".join(escape(line) for line in heading.splitlines())
+        + "".join(
+            '<div class="caveat" style="font:12px sans-serif;color:#8a0000;margin-top:3px">'
+            f"{escape(text)}</div>"
+            for text in caveats
+        )
         + "</div>"
     )
     fmap.get_root().html.add_child(folium.Element(banner))
     if path is not None:
-        fmap.save(str(path))
+        from ._offline import save_offline
+
+        save_offline(fmap, path, tiles=tiles, unknown="warn")
     return fmap
+
+
+def _caveats(notes: Iterable[str]) -> list[str]:
+    """The notes that say the data are approximate or synthetic, first sentence each."""
+    shown = []
+    for note in notes or ():
+        text = str(note)
+        if any(word in text.lower() for word in ("approximat", "synthetic")):
+            first = text.split(". ")[0].rstrip(".")
+            shown.append(textwrap.shorten(first, 200, placeholder=" …") + ".")
+    return shown
 
 
 def _with_geometry(table: pd.DataFrame, source: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

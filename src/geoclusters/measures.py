@@ -23,7 +23,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from .counts import TOTAL, sum_counts, validate_counts
+from ._results import keyword_options
+from .counts import COLUMNS, KEY, TOTAL, sum_counts, validate_counts
 from .errors import InputError
 
 GroupSpec = Mapping[str, Sequence[str]]
@@ -65,7 +66,11 @@ def aggregate_sectors(
     >>> grouped[["sector", "value"]].to_dict("records")
     [{'sector': 'content', 'value': 5.0}]
     """
-    counts = validate_counts(counts)
+    return _aggregate_sectors(validate_counts(counts), groups)
+
+
+def _aggregate_sectors(counts: pd.DataFrame, groups) -> pd.DataFrame:
+    """:func:`aggregate_sectors` on counts already validated."""
     by_measure = _groups_by_measure(counts, groups)
     pieces = [counts[counts["sector"] == TOTAL]]
     for measure, spec in by_measure.items():
@@ -82,7 +87,12 @@ def aggregate_sectors(
                 )
             part = rows[rows["sector"].isin([str(m) for m in members])]
             pieces.append(sum_counts(part, ["area", "period", "measure"]).assign(sector=group))
-    return validate_counts(pd.concat(pieces, ignore_index=True))
+    return _canonical(pd.concat(pieces, ignore_index=True))
+
+
+def _canonical(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts built here from valid counts, in the canonical column order and sort."""
+    return table[COLUMNS].sort_values(KEY, kind="stable").reset_index(drop=True)
 
 
 def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
@@ -93,8 +103,9 @@ def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
     return dict.fromkeys(measures, groups)
 
 
+@keyword_options
 def period_means(
-    counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], skipna: bool = False
+    counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], *, skipna: bool = False
 ) -> pd.DataFrame:
     """Average counts over spans of periods.
 
@@ -128,7 +139,11 @@ def period_means(
     >>> period_means(counts, {"2010-2011": [2010, 2011]})["value"].tolist()
     [5.0]
     """
-    counts = validate_counts(counts)
+    return _period_means(validate_counts(counts), periods, skipna)
+
+
+def _period_means(counts: pd.DataFrame, periods, skipna: bool = False) -> pd.DataFrame:
+    """:func:`period_means` on counts already validated."""
     available = set(counts["period"])
     pieces = []
     for label, members in periods.items():
@@ -153,11 +168,10 @@ def period_means(
         frame["status"] = np.where(complete.to_numpy(), "ok", "suppressed")
         frame["rounded_to"] = grouped["rounded_to"].max().to_numpy()
         pieces.append(frame)
-    return validate_counts(pd.concat(pieces, ignore_index=True))
+    return _canonical(pd.concat(pieces, ignore_index=True))
 
 
 def _with_totals(counts: pd.DataFrame) -> pd.DataFrame:
-    counts = validate_counts(counts)
     totals = counts[counts["sector"] == TOTAL]
     if totals.empty:
         raise InputError(
@@ -206,6 +220,10 @@ def shares(counts: pd.DataFrame) -> pd.DataFrame:
     >>> shares(counts)["share"].tolist()
     [0.25]
     """
+    return _shares(validate_counts(counts))
+
+
+def _shares(counts: pd.DataFrame) -> pd.DataFrame:
     table = _with_totals(counts)
     table["share"] = table["value"] / table["total"].where(table["total"] > 0)
     return table
@@ -236,7 +254,12 @@ def location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
     >>> location_quotients(counts)["lq"].round(3).tolist()
     [3.0, 0.333]
     """
-    table = shares(counts)
+    return _location_quotients(validate_counts(counts))
+
+
+def _location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
+    """:func:`location_quotients` on counts already validated."""
+    table = _shares(counts)
     usable = table["value"].notna() & (table["total"] > 0)
     keys = ["sector", "period", "measure"]
     national_x = table["value"].where(usable).groupby([table[k] for k in keys]).transform("sum")
@@ -337,6 +360,8 @@ def prepare(
     counts: pd.DataFrame,
     groups: str | GroupSpec | Mapping[str, GroupSpec] | None = "nesta2016",
     periods: Mapping[str, Sequence[str | int]] | Sequence[str | int] = NESTA_2016_PERIODS,
+    *,
+    _validated: bool = False,
 ) -> tuple[pd.DataFrame, str, str]:
     """Bring counts to two periods of sector groups, the input of every detector.
 
@@ -370,14 +395,19 @@ def prepare(
     >>> start, end, len(table)
     ('2010', '2015', 4)
     """
-    counts = validate_counts(counts)
+    # stages of a run pass counts validated once where they entered (_validated=True)
+    return _prepare(counts if _validated else validate_counts(counts), groups, periods)
+
+
+def _prepare(counts: pd.DataFrame, groups, periods) -> tuple[pd.DataFrame, str, str]:
+    """:func:`prepare` on counts already validated."""
     if isinstance(periods, Mapping):
         if len(periods) != 2:
             raise InputError(
                 f"two period spans are needed, got {list(periods)}",
                 fix="pass {'first': [years...], 'second': [years...]}",
             )
-        table = period_means(counts, periods)
+        table = _period_means(counts, periods)
         start, end = (str(p) for p in periods)
     else:
         start, end = (str(p) for p in periods)
@@ -395,12 +425,128 @@ def prepare(
 
         groups = NESTA_2016_GROUPS
     if groups is not None:
-        table = aggregate_sectors(table, groups)
+        table = _aggregate_sectors(table, groups)
     return table, start, end
+
+
+METRICS: tuple[str, ...] = (
+    "count",
+    "count_start",
+    "lq",
+    "lq_start",
+    "lq_change",
+    "growth",
+    "total",
+)
+"""The metrics of :func:`metrics`, in order: the second-period count, the
+first-period count, the second- and first-period LQ, the relative LQ change,
+the relative growth of the count, and the all-industry total (second period)."""
+
+METRIC_DTYPE = pd.CategoricalDtype(list(METRICS), ordered=True)
+METRICS_COLUMNS = ["area", "measure", "group", "metric", "value"]
+
+
+def metrics(
+    counts: pd.DataFrame, start: str | int, end: str | int, *, _validated: bool = False
+) -> pd.DataFrame:
+    """Per-area counts, LQs and growth of every measure and sector group, in one long table.
+
+    This is the table every later stage (detectors, conurbations, maps, report,
+    pipeline) reads as it is: a row per area, measure, group and metric.
+    Column names are never built from measure or group names, so any name
+    works, underscores and spaces included.
+
+    Parameters
+    ----------
+    counts : pandas.DataFrame
+        Tidy counts in (at least) the two periods, with totals; typically the
+        output of :func:`prepare`.
+    start, end : str or int
+        First and second period.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``area, measure, group, metric, value``; ``metric`` is a
+        categorical of :data:`METRICS`. The all-industry total of a measure is
+        the metric ``"total"`` with ``group`` equal to
+        :data:`~geoclusters.counts.TOTAL`. Sorted by area, measure, group, metric.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> counts = pd.DataFrame({
+    ...     "area": ["A"] * 4 + ["B"] * 4, "measure": "jobs",
+    ...     "sector": ["film", "_total"] * 4, "period": ["1", "1", "2", "2"] * 2,
+    ...     "value": [1.0, 10, 3, 10, 1, 10, 1, 10]})
+    >>> table = metrics(counts, "1", "2")
+    >>> a = table[(table["area"] == "A") & (table["group"] == "film")]
+    >>> a[a["metric"].isin(["lq", "lq_change"])]["value"].round(6).tolist()
+    [1.5, 0.5]
+    """
+    return _metrics(counts if _validated else validate_counts(counts), str(start), str(end))
+
+
+def _metrics(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
+    """:func:`metrics` on counts already validated."""
+    lq = _location_quotients(counts[counts["period"].isin([start, end])])
+    changed = _change(lq, "lq", start, end, "lq_change").merge(
+        _change(lq, "value", start, end, "growth"), on=["area", "sector", "measure"]
+    )
+    named = changed.rename(
+        columns={"value_end": "count", "value_start": "count_start", "lq_end": "lq"}
+    )
+    wide_metrics = [m for m in METRICS if m != "total"]
+    long = named.melt(
+        id_vars=["area", "measure", "sector"], value_vars=wide_metrics, var_name="metric"
+    ).rename(columns={"sector": "group"})
+    totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
+    totals = pd.DataFrame(
+        {
+            "area": totals["area"],
+            "measure": totals["measure"],
+            "group": TOTAL,
+            "metric": "total",
+            "value": totals["value"],
+        }
+    )
+    table = pd.concat([long, totals], ignore_index=True)
+    table["metric"] = table["metric"].astype(METRIC_DTYPE)
+    table["value"] = table["value"].astype(float)
+    table = table[METRICS_COLUMNS].sort_values(["area", "measure", "group", "metric"])
+    return table.reset_index(drop=True)
+
+
+def metric_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per area, measure and group with a column per metric.
+
+    A pivot of the long :func:`metrics` table (the ``"total"`` rows left out),
+    for rules that compare metrics of the same area and group.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"area": "A", "measure": "jobs", "group": "film",
+    ...                       "metric": ["lq", "count"], "value": [2.0, 5.0]})
+    >>> metric_frame(table)[["area", "count", "lq"]].values.tolist()
+    [['A', 5.0, 2.0]]
+    """
+    rows = table[table["metric"] != "total"]
+    wide = (
+        rows.assign(metric=rows["metric"].astype(str))
+        .set_index(["area", "measure", "group", "metric"])["value"]
+        .unstack("metric")
+    )
+    wide = wide.reindex(columns=[m for m in METRICS if m != "total"])
+    wide.columns.name = None
+    return wide.reset_index()
 
 
 def area_profile(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     """One row per area with counts, LQs and growth of every measure and group.
+
+    A wide view of :func:`metrics` for reading by eye: the columns are a real
+    ``(measure, group, metric)`` MultiIndex, never names joined with ``_``.
 
     Parameters
     ----------
@@ -413,10 +559,9 @@ def area_profile(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Indexed by area; for each measure ``m`` and group ``g`` the columns
-        ``m_g_count`` (second period), ``m_g_count_start``, ``m_g_lq`` (second
-        period), ``m_g_lq_start``, ``m_g_lq_change`` and ``m_g_growth``; and
-        ``m_total`` (second period).
+        Indexed by area; columns ``(measure, group, metric)`` with the metrics
+        of :data:`METRICS`; the total of measure ``m`` is
+        ``(m, TOTAL, "total")``.
 
     Examples
     --------
@@ -426,32 +571,22 @@ def area_profile(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     ...     "sector": ["film", "_total"] * 4, "period": ["1", "1", "2", "2"] * 2,
     ...     "value": [1.0, 10, 3, 10, 1, 10, 1, 10]})
     >>> profile = area_profile(counts, "1", "2")
-    >>> profile.loc["A", ["jobs_film_lq", "jobs_film_lq_change"]].round(6).tolist()
+    >>> profile.loc["A", [("jobs", "film", "lq"), ("jobs", "film", "lq_change")]].round(6).tolist()
     [1.5, 0.5]
     """
-    lq = location_quotients(counts[counts["period"].isin([start, end])])
-    long = lq_change(lq, start, end).merge(
-        growth(lq, start, end)[["area", "sector", "measure", "value_start", "value_end", "growth"]],
-        on=["area", "sector", "measure"],
+    return wide_metrics(metrics(counts, start, end))
+
+
+def wide_metrics(table: pd.DataFrame) -> pd.DataFrame:
+    """The long :func:`metrics` table with a ``(measure, group, metric)`` column MultiIndex."""
+    keys = ["area", "measure", "group", "metric"]
+    wide = (
+        table.assign(metric=table["metric"].astype(str))
+        .set_index(keys)["value"]
+        .unstack(["measure", "group", "metric"])
     )
-    renamed = long.rename(
-        columns={
-            "value_end": "count",
-            "value_start": "count_start",
-            "lq_end": "lq",
-            "lq_start": "lq_start",
-        }
-    )
-    metrics = ["count", "count_start", "lq", "lq_start", "lq_change", "growth"]
-    wide = renamed.set_index(["area", "measure", "sector"])[metrics].unstack(["measure", "sector"])
-    renamed_columns = list(wide.columns)
-    wide.columns = [f"{m}_{g}_{metric}" for metric, m, g in renamed_columns]
-    totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
-    totals_wide = totals.pivot(index="area", columns="measure", values="value")
-    totals_wide.columns = [f"{m}_total" for m in totals_wide.columns]
-    profile = wide.join(totals_wide, how="outer")
-    pairs = dict.fromkeys((m, g) for _, m, g in renamed_columns)
-    ordered = [f"{m}_{g}_{metric}" for m, g in sorted(pairs) for metric in metrics]
-    profile = profile[[*ordered, *totals_wide.columns]]
-    profile.index.name = "area"
-    return profile
+    order = table[keys[1:]].drop_duplicates().sort_values(keys[1:])
+    wide = wide[[(m, g, str(k)) for m, g, k in order.itertuples(index=False)]]
+    wide.columns.names = ["measure", "group", "metric"]
+    wide.index.name = "area"
+    return wide

@@ -12,7 +12,8 @@ import base64
 import io
 import json
 import math
-from collections.abc import Iterable, Mapping
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from importlib import resources
 from pathlib import Path
@@ -21,20 +22,22 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from .errors import InputError
-from .maps import (
+from ._style import (
     CLUSTER_TYPES,
     NOT_CLUSTERS,
+    SHOWN_METRICS,
     SYNTHETIC_LABEL,
     TYPE_COLOURS,
-    _format_change,
-    _format_count,
-    _format_lq,
-    _is_synthetic,
-    _lisa_columns,
-    _metric_prefixes,
-    _prefix_label,
+    is_synthetic,
+    lisa_labels,
+    lisa_pairs,
+    metric_lookup,
+    metrics_of,
+    pair_label,
+    pairs,
+    table_of,
 )
+from .errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas as gpd
@@ -120,9 +123,24 @@ def flatten_parameters(parameters: Mapping[str, Any], prefix: str = "") -> dict[
     return flat
 
 
-def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = ()) -> str:
-    """An HTML table; cells are already-escaped HTML."""
+def _table(
+    headers: list[str],
+    rows: list[list[str]],
+    numeric: Iterable[int] = (),
+    widths: Iterable[int] | None = None,
+) -> str:
+    """An HTML table; cells are already-escaped HTML.
+
+    With ``widths`` (percentages) the columns are fixed and long cells wrap
+    inside them, so a wide table keeps to the page's column.
+    """
     numeric = set(numeric)
+    columns = (
+        "<colgroup>" + "".join(f'<col style="width:{w}%">' for w in widths) + "</colgroup>"
+        if widths is not None
+        else ""
+    )
+    fixed = ' class="fixed"' if widths is not None else ""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "\n".join(
         "<tr>"
@@ -133,7 +151,10 @@ def _table(headers: list[str], rows: list[list[str]], numeric: Iterable[int] = (
         + "</tr>"
         for row in rows
     )
-    return f"<table>\n<thead><tr>{head}</tr></thead>\n<tbody>\n{body}\n</tbody>\n</table>"
+    return (
+        f'<div class="scroll"><table{fixed}>{columns}\n<thead><tr>{head}</tr></thead>\n'
+        f"<tbody>\n{body}\n</tbody>\n</table></div>"
+    )
 
 
 def _png(fig: Figure) -> str:
@@ -173,34 +194,28 @@ def _split_groups(text: Any) -> list[str]:
     return [part.strip() for part in str(text).split(";") if part.strip()]
 
 
-def _metrics_html(row: pd.Series, groups: Iterable[str], prefixes: list[str]) -> str:
-    """Count, LQ and LQ change of the listed groups on one row.
-
-    Groups are spelled "measure:group"; a bare "group" matches that group under
-    every measure.
-    """
-    lines = []
-    for group in groups:
-        if ":" in group:
-            matches = [group.replace(":", "_", 1)]
-        else:
-            # a bare group ("content") stands for that group under every measure
-            matches = [p for p in prefixes if p.partition("_")[2] == group]
-        for prefix in matches:
-            if prefix in prefixes:
-                lines.append(_metric_line(row, prefix))
+def _metrics_html(lookup: dict, code: str, chosen: Iterable[tuple[str, str]]) -> str:
+    """Count, LQ and LQ change of the chosen (measure, group) pairs of one area."""
+    lines = [
+        _metric_line(lookup[(str(code), m, g)], m, g)
+        for m, g in chosen
+        if (str(code), m, g) in lookup
+    ]
     return "<br>".join(lines) if lines else "–"
 
 
-def _metric_line(row: pd.Series, prefix: str) -> str:
-    parts = []
-    if f"{prefix}_count" in row:
-        parts.append(f"count {_format_count(row[f'{prefix}_count'])}")
-    if f"{prefix}_lq" in row:
-        parts.append(f"LQ {_format_lq(row[f'{prefix}_lq'])}")
-    if f"{prefix}_lq_change" in row:
-        parts.append(f"growth {_format_change(row[f'{prefix}_lq_change'])}")
-    return f"<b>{_e(_prefix_label(prefix))}</b>: {_e(' · '.join(parts))}"
+def _metric_line(values: Mapping[str, float], measure: str, group: str) -> str:
+    parts = [
+        f"{heading if heading != 'LQ change' else 'growth'} {formatter(values[metric])}"
+        for metric, heading, formatter in SHOWN_METRICS
+        if metric in values
+    ]
+    return f"<b>{_e(pair_label(measure, group))}</b>: {_e(' · '.join(parts))}"
+
+
+def _breakable(text: str) -> str:
+    """Escaped ``measure:group`` text that may wrap after the colon in a narrow column."""
+    return _e(text).replace(":", ":<wbr>")
 
 
 def _swatch(cluster_type: str) -> str:
@@ -285,9 +300,15 @@ def _crs(areas: gpd.GeoDataFrame) -> str:
 
 
 def _figures(
-    areas: gpd.GeoDataFrame, conurbations: Any, graph: Graph | None, synthetic: bool
+    areas: gpd.GeoDataFrame,
+    conurbations: Any,
+    graph: Graph | None,
+    synthetic: bool,
+    metrics: pd.DataFrame | None,
+    lisa: pd.DataFrame | None,
+    focus: Any = None,
 ) -> str:
-    from .maps import lisa_map, moran_scatterplot, typology_map
+    from .maps import lisa_maps, moran_scatterplot, typology_map
 
     mark = f"{SYNTHETIC_LABEL}. " if synthetic else ""
     parts = [
@@ -297,35 +318,51 @@ def _figures(
             f"{mark}Cluster type of every area; conurbations outlined in black and named.",
         )
     ]
-    lisas = _lisa_columns(areas)
-    if lisas:
-        minx, miny, maxx, maxy = areas.total_bounds
-        aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
-        # panel height follows the map's shape, plus room for the two-line title
-        fig, axes = _grid(len(lisas), (4.2, min(4.2 * aspect, 8.0) + 0.8))
-        for column, ax in zip(lisas, axes, strict=True):
-            lisa_map(areas, column, ax=ax)
+    if focus is not None:
         parts.append(
             _figure(
-                _png(fig),
+                _png(
+                    typology_map(
+                        areas, conurbations, extent=focus, title="Detail", label_areas=True
+                    )
+                ),
+                "Detail map of the focus areas",
+                f"{mark}Detail of the chosen areas, at a larger scale; conurbations named.",
+            )
+        )
+    lisas = lisa_pairs(lisa)
+    if lisas:
+        parts.append(
+            _figure(
+                _png(lisa_maps(areas, lisa)),
                 "Local Moran (LISA) cluster maps",
                 f"{mark}Local spatial clusters (LISA) by measure and sector group, in GeoDa's "
-                "colours: High-High red, Low-Low blue, Low-High light blue, High-Low pink.",
+                "colours: High-High red, Low-Low blue, Low-High light blue, High-Low pink; "
+                "white areas have no data (no value, or no neighbour).",
             )
         )
     if graph is not None:
-        prefixes = [c.removeprefix("lisa_") for c in lisas] or _metric_prefixes(areas)
-        columns = [f"{p}_lq" for p in prefixes if f"{p}_lq" in areas.columns]
-        if columns:
-            fig, axes = _grid(len(columns), (4.2, 4.2))
+        lookup = metric_lookup(metrics)
+        chosen = [p for p in (lisas or pairs(metrics)) if p in set(pairs(metrics))]
+        if chosen:
+            fig, axes = _grid(len(chosen), (4.2, 4.2))
             left_out = []
-            for column, ax in zip(columns, axes, strict=True):
-                values = areas[column].astype(float).rename(_prefix_label(column[:-3]) + " LQ")
+            codes = areas.index.astype(str)
+            for (measure, group), ax in zip(chosen, axes, strict=True):
+                lq = [lookup.get((c, measure, group), {}).get("lq") for c in codes]
+                values = pd.Series(lq, index=areas.index, dtype=float).rename(
+                    pair_label(measure, group) + " LQ"
+                )
                 values.attrs = dict(areas.attrs)
                 known = values.dropna()
                 if len(known) < len(values):
                     left_out.append(f"{values.name}: {len(values) - len(known)}")
-                moran_scatterplot(known, graph.subgraph(known.index), ax=ax)
+                clusters = (
+                    lisa_labels(lisa, measure, group, known.index)
+                    if (measure, group) in set(lisas)
+                    else None
+                )
+                moran_scatterplot(known, graph.subgraph(known.index), ax=ax, result=clusters)
             note = (
                 " Areas without a value were left out (" + "; ".join(left_out) + ")."
                 if left_out
@@ -337,13 +374,21 @@ def _figures(
                     "Moran scatterplots",
                     f"{mark}Moran scatterplots of the location quotients: standardised value "
                     "against the mean of the neighbours (row-standardised); the slope of the "
-                    f"red line is Moran's I.{note}",
+                    "red line is Moran's I."
+                    + (
+                        " Points are coloured by their LISA cluster, as on the maps."
+                        if lisas
+                        else ""
+                    )
+                    + note,
                 )
             )
     return "\n".join(parts)
 
 
-def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
+def _cluster_table(
+    areas: gpd.GeoDataFrame, clusters: pd.DataFrame, metrics: pd.DataFrame | None
+) -> str:
     chosen = areas[~areas["cluster_type"].isin(NOT_CLUSTERS)]
     if chosen.empty:
         return "<p>No area was selected as a cluster.</p>"
@@ -351,7 +396,7 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
     chosen = chosen.assign(
         _order=chosen["cluster_type"].map(order), _name=chosen["name"].astype(str)
     ).sort_values(["_order", "_name"])
-    prefixes = _metric_prefixes(areas)
+    lookup = metric_lookup(metrics)
     selections = clusters.assign(area=clusters["area"].astype(str))
     several_methods = "method" in selections and selections["method"].nunique() > 1
     rows = []
@@ -359,13 +404,11 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
         concentration = _split_groups(row.get("concentration_groups"))
         growth = _split_groups(row.get("growth_groups"))
         mine = selections[selections["area"] == str(code)]
-        groups = list(dict.fromkeys(concentration + growth))
-        if not groups and {"measure", "group"} <= set(mine.columns):
-            groups = list(
-                dict.fromkeys(
-                    f"{m}:{g}" for m, g in zip(mine["measure"], mine["group"], strict=True)
-                )
-            )
+        chosen = (
+            list(dict.fromkeys(zip(mine["measure"], mine["group"], strict=True)))
+            if {"measure", "group"} <= set(mine.columns)
+            else []
+        )
         by = []
         for _, sel in mine.iterrows():
             text = f"{sel.get('criterion', '')} {sel.get('measure', '')}:{sel.get('group', '')}"
@@ -378,11 +421,11 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
             [
                 f'<span class="code">{_e(code)}</span>',
                 _e(row["name"]),
-                _swatch(str(row["cluster_type"])),
-                _e(row.get("conurbation", "") or "–"),
-                _e("; ".join(concentration) or "–"),
-                _e("; ".join(growth) or "–"),
-                _metrics_html(row, groups, prefixes),
+                f'<span class="type">{_swatch(str(row["cluster_type"]))}</span>',
+                _conurbation_cell(row.get("conurbation", "")),
+                _breakable("; ".join(concentration) or "–"),
+                _breakable("; ".join(growth) or "–"),
+                _metrics_html(lookup, code, chosen),
                 "<br>".join(by) or "–",
             ]
         )
@@ -398,16 +441,32 @@ def _cluster_table(areas: gpd.GeoDataFrame, clusters: pd.DataFrame) -> str:
             "Selected by",
         ],
         rows,
+        widths=(10, 10, 10, 13, 14, 11, 18, 14),
+    )
+
+
+def _conurbation_cell(name: Any) -> str:
+    """A conurbation's first members and how many more; the full list is in its own table."""
+    if name is None or (isinstance(name, float) and math.isnan(name)) or not str(name):
+        return "–"
+    members = str(name).split(" – ")
+    if len(members) <= 4:
+        return _e(name)
+    return (
+        f'<span title="{_e(name)}">{_e(" – ".join(members[:3]))} + {len(members) - 3} more</span>'
     )
 
 
 def _conurbation_table(conurbations: Any, areas: gpd.GeoDataFrame) -> str:
+    merged = metrics_of(conurbations)
+    conurbations = table_of(conurbations)
     if conurbations is None or len(conurbations) == 0:
         return "<p>No conurbations: no two touching cluster areas share a specialisation.</p>"
-    prefixes = _metric_prefixes(conurbations)
+    lookup = metric_lookup(merged)
+    available = pairs(merged)
     names = areas["name"].astype(str)
     rows = []
-    for _, row in conurbations.iterrows():
+    for code, row in conurbations.iterrows():
         members = _split_groups(row.get("members", ""))
         member_text = "<br>".join(
             f'{_e(names.get(c, c))} <span class="code">({_e(c)})</span>' for c in members
@@ -420,13 +479,23 @@ def _conurbation_table(conurbations: Any, areas: gpd.GeoDataFrame) -> str:
                 _e(n_members),
                 member_text or "–",
                 _e("; ".join(sectors) or "–"),
-                _metrics_html(row, sectors, prefixes),
+                _metrics_html(lookup, code, _shared_pairs(available, sectors)),
                 _e(row.get("rule", "") or "–"),
             ]
         )
     return _table(
         ["Name", "Areas", "Members", "Shared sectors", "Key metrics", "Rule"], rows, numeric=[1]
     )
+
+
+def _shared_pairs(available: list[tuple[str, str]], sectors: list[str]) -> list[tuple[str, str]]:
+    """The (measure, group) pairs a conurbation's shared sectors stand for.
+
+    A sector is a group name (any measure) or a ``"measure:group"`` label,
+    as :func:`geoclusters.merge_conurbations` writes them.
+    """
+    wanted = set(sectors)
+    return [(m, g) for m, g in available if g in wanted or pair_label(m, g) in wanted]
 
 
 def _selections_table(clusters: pd.DataFrame, areas: gpd.GeoDataFrame) -> str:
@@ -448,18 +517,182 @@ def _selections_table(clusters: pd.DataFrame, areas: gpd.GeoDataFrame) -> str:
     )
 
 
+_LINK_COLUMNS = (
+    "from",
+    "to",
+    "from_name",
+    "to_name",
+    "shared",
+    "flow",
+    "similarity",
+    "strength",
+    "kept",
+    "why",
+)
+_MAX_LINKS = 300
+
+
+def _number(value: Any, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int | float):
+        return f"{value:,.{digits}f}"
+    return _e(value)
+
+
+def _links_section(links: Any, areas: gpd.GeoDataFrame) -> str:
+    """The links between touching clusters, strongest first, with why each was kept or cut."""
+    if not isinstance(links, pd.DataFrame) or links.empty:
+        return ""
+    frame = links.rename(columns={"area": "from", "neighbour": "to"})
+    if not {"from", "to"} <= set(frame.columns):
+        return ""
+    names = areas["name"].astype(str)
+    for end in ("from", "to"):
+        if f"{end}_name" not in frame:
+            frame[f"{end}_name"] = frame[end].astype(str).map(names)
+    order = [c for c in ("kept", "strength") if c in frame]
+    if order:
+        frame = frame.sort_values(order, ascending=False, kind="stable")
+    shown = frame.head(_MAX_LINKS)
+    numeric = [c for c in ("flow", "similarity", "strength") if c in frame]
+    headers = ["Between", "Shared", *(c.capitalize() for c in numeric)]
+    headers += [h for c, h in (("kept", "Kept"), ("why", "Why")) if c in frame]
+    rows = []
+    for _, row in shown.iterrows():
+        cells = [
+            f'{_e(row["from_name"])} <span class="code">({_e(row["from"])})</span> – '
+            f'{_e(row["to_name"])} <span class="code">({_e(row["to"])})</span>',
+            _e("; ".join(_split_groups(row.get("shared"))) or "–"),
+            *(_number(row[c]) for c in numeric),
+        ]
+        if "kept" in frame:
+            cells.append(_number(bool(row["kept"])) if pd.notna(row["kept"]) else "–")
+        if "why" in frame:
+            cells.append(_e(row["why"]) if pd.notna(row["why"]) else "–")
+        rows.append(cells)
+    more = (
+        f" The {len(frame) - _MAX_LINKS} weakest are left out here."
+        if len(frame) > _MAX_LINKS
+        else ""
+    )
+    explained = (
+        "Each row is a pair of touching cluster areas: the specialisations they share, "
+        + (
+            "the commuting between them (flow), how alike their sector profiles are "
+            "(similarity), the strength of the tie, "
+            if "strength" in frame
+            else ""
+        )
+        + (
+            "and whether the link was kept to build a conurbation, and why."
+            if "kept" in frame
+            else "the links the conurbations were merged along."
+        )
+    )
+    return (
+        '<section id="links">\n  <h2>Links between clusters</h2>\n'
+        f"<p>{explained}{more}</p>"
+        + _table(headers, rows, numeric=range(2, 2 + len(numeric)))
+        + "\n</section>"
+    )
+
+
+def _robust_section(
+    sensitivity: Any, areas: gpd.GeoDataFrame, conurbations: Any, synthetic: bool
+) -> str:
+    """How often each area stays a cluster, and each conurbation whole, over varied runs."""
+    table = getattr(sensitivity, "areas", None)
+    if not isinstance(table, pd.DataFrame) or table.empty or "cluster_share" not in table:
+        return ""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from ._style import cartography
+
+    share = table["cluster_share"].reindex(areas.index.astype(str))
+    share.index = areas.index
+    minx, miny, maxx, maxy = areas.total_bounds
+    aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
+    fig = Figure(figsize=(8.0, float(min(max(6.0 * aspect, 4.0), 11.0))), layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    shaded = areas[[areas.geometry.name]].assign(share=share.to_numpy())
+    shaded.plot(
+        ax=ax,
+        column="share",
+        cmap="Purples",
+        vmin=0.0,
+        vmax=1.0,
+        edgecolor="#8c8c8c",
+        linewidth=0.3,
+        legend=True,
+        legend_kwds={"label": "share of runs in which the area is a cluster", "shrink": 0.6},
+        missing_kwds={"color": "#ffffff", "edgecolor": "#8c8c8c", "label": "no data"},
+    )
+    drawn = table_of(conurbations)
+    if drawn is not None and len(drawn):
+        drawn = drawn.to_crs(areas.crs) if drawn.crs != areas.crs else drawn
+        drawn.boundary.plot(ax=ax, color="#222222", linewidth=1.6)
+    ax.set_axis_off()
+    ax.set_title("How often each area is a cluster", fontsize=11)
+    cartography(ax, areas)
+    runs = int(pd.to_numeric(table.get("runs"), errors="coerce").max()) if "runs" in table else None
+    n_robust = int(table["robust"].fillna(False).astype(bool).sum()) if "robust" in table else None
+    mark = f"{SYNTHETIC_LABEL}. " if synthetic else ""
+    parts = [
+        '<section id="robustness">\n  <h2>How robust</h2>',
+        "<p>The analysis was repeated with its choices varied"
+        + (f" ({runs} runs)" if runs else "")
+        + "; the map shades each area by the share of runs in which it is a cluster."
+        + (
+            f" <b>{n_robust}</b> areas are clusters in most runs (robust)."
+            if n_robust is not None
+            else ""
+        )
+        + "</p>",
+        _figure(
+            _png(fig),
+            "Map of how often each area is a cluster",
+            f"{mark}Share of runs in which each area is a cluster; conurbations outlined.",
+        ),
+    ]
+    stability = getattr(sensitivity, "conurbations", None)
+    if isinstance(stability, pd.DataFrame) and not stability.empty and "stability" in stability:
+        names = areas["name"].astype(str)
+        rows = []
+        for _, row in stability.sort_values("stability", ascending=False).iterrows():
+            members = _split_groups(row.get("members", ""))
+            rows.append(
+                [
+                    _e(row.get("conurbation", "")),
+                    ", ".join(_e(names.get(c, c)) for c in members) or "–",
+                    _e(f"{float(row['stability']):.0%}") if pd.notna(row["stability"]) else "–",
+                ]
+            )
+        parts.append(
+            "<p>How often each conurbation comes out whole (its members together) over the "
+            "runs.</p>" + _table(["Conurbation", "Members", "Stability"], rows, numeric=[2])
+        )
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
 def _method(
     method: str | None,
     areas: gpd.GeoDataFrame,
     clusters: pd.DataFrame,
     conurbations: Any,
     graph_given: bool,
+    metrics: pd.DataFrame | None,
+    lisa: pd.DataFrame | None,
 ) -> str:
     if method:
         paragraphs = [p.strip() for p in str(method).split("\n\n") if p.strip()]
         return "".join(f"<p>{_e(p)}</p>" for p in paragraphs)
-    prefixes = _metric_prefixes(areas)
-    groups = ", ".join(_prefix_label(p) for p in prefixes) or "the sector groups"
+    groups = ", ".join(pair_label(m, g) for m, g in pairs(metrics)) or "the sector groups"
     text = [
         f"The {len(areas)} areas were compared on their counts by measure and sector group "
         f"({groups}). The location quotient (LQ) of a group in an area is the area's share "
@@ -490,7 +723,7 @@ def _method(
             "of that graph, with their counts summed and LQ and growth recomputed."
             + (f" Rule: {'; '.join(rules)}." if rules else "")
         )
-    if _lisa_columns(areas):
+    if lisa_pairs(lisa):
         text.append(
             "Local spatial clusters (LISA) are local Moran's I on the location quotients with "
             "conditional permutation inference; High-High areas are high and surrounded by "
@@ -501,12 +734,46 @@ def _method(
     return "".join(f"<p>{_e(p)}</p>" for p in text)
 
 
+#: Parameters only one detection method reads; the others' are left out of the report.
+_METHOD_PARAMETERS = {
+    "nesta2016": ("quantile", "top_n"),
+    "thresholds": ("lq_min", "count_min", "lq_change_min"),
+    "hotspots": ("statistic", "variable"),
+}
+#: Read by the hot-spot detector and by the LISA maps: kept for either.
+_INFERENCE_PARAMETERS = ("correction", "alpha", "permutations", "permutations_used", "seed")
+
+
+def _used_parameters(parameters: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The parameters the chosen method (and the LISA step, if run) read; the names left out."""
+    method = parameters.get("method")
+    if method not in _METHOD_PARAMETERS:
+        return dict(parameters), []
+    unused = {
+        name for other, names in _METHOD_PARAMETERS.items() if other != method for name in names
+    }
+    if method != "hotspots" and parameters.get("lisa") is False:
+        unused |= set(_INFERENCE_PARAMETERS)
+    if not parameters.get("permutations_used"):
+        unused.add("permutations_used")
+    left_out = [k for k in parameters if k in unused]
+    return {k: v for k, v in parameters.items() if k not in unused}, left_out
+
+
 def _parameters(provenance: Mapping[str, Any]) -> str:
-    flat = flatten_parameters(provenance.get("parameters") or {})
+    used, left_out = _used_parameters(provenance.get("parameters") or {})
+    flat = flatten_parameters(used)
     if not flat:
         return "<p>No parameters were recorded.</p>"
     rows = [[f"<code>{_e(k)}</code>", _e(v)] for k, v in flat.items()]
-    return _table(["Parameter", "Value"], rows)
+    note = (
+        f'<p class="note">Left out, as the {_e(used.get("method"))} method does not use them: '
+        + ", ".join(f"<code>{_e(k)}</code>" for k in left_out)
+        + " (they are in provenance.json).</p>"
+        if left_out
+        else ""
+    )
+    return _table(["Parameter", "Value"], rows) + note
 
 
 def _inputs(provenance: Mapping[str, Any]) -> str:
@@ -533,14 +800,20 @@ def _notes(provenance: Mapping[str, Any], synthetic: bool) -> str:
 
 
 def write_report(
-    path: str | Path,
     areas: gpd.GeoDataFrame,
     clusters: pd.DataFrame,
-    conurbations: gpd.GeoDataFrame | None,
+    conurbations: Any,
     provenance: Mapping[str, Any],
+    *legacy: Any,
+    metrics: pd.DataFrame | None = None,
+    lisa: pd.DataFrame | None = None,
     graph: Graph | None = None,
     title: str | None = None,
     method: str | None = None,
+    path: str | Path | None = None,
+    links: pd.DataFrame | None = None,
+    sensitivity: Any = None,
+    focus: Sequence[float] | Sequence[str] | None = None,
 ) -> Path:
     """Write one self-contained HTML report of the clusters and conurbations.
 
@@ -554,23 +827,26 @@ def write_report(
 
     Parameters
     ----------
-    path : str or Path
-        Where to write the HTML file (parent folders are created).
     areas : geopandas.GeoDataFrame
         Indexed by area code, with ``name``, ``cluster_type`` and optionally
-        ``conurbation``, ``concentration_groups``, ``growth_groups``, metric
-        columns ``{measure}_{group}_count|_lq|_lq_change`` and ``lisa_*``.
+        ``conurbation``, ``concentration_groups``, ``growth_groups``.
         ``areas.attrs["synthetic"]`` marks demo data.
-    clusters : pandas.DataFrame
+    clusters : Detection or pandas.DataFrame
         One row per selection: ``area`` and, when known, ``name, method,
         criterion, measure, group, rank, value, threshold, size,
         size_threshold``. Every ``area`` must be in ``areas``.
-    conurbations : geopandas.GeoDataFrame or None
-        One row per conurbation (``name, members, n_members, sectors, rule``
-        and metric columns); may be empty.
+    conurbations : Conurbations, geopandas.GeoDataFrame or None
+        One row per conurbation (``name, members, n_members, sectors,
+        rule``); may be empty. A :class:`~geoclusters.conurbations.Conurbations`
+        also brings the merged areas' metrics.
     provenance : mapping or Provenance
         ``{"library", "version", "created", "parameters", "inputs", "notes"}``;
         a truthy ``"synthetic"`` key also marks demo data.
+    metrics : pandas.DataFrame, optional
+        The long per-area metrics (:func:`geoclusters.measures.metrics`), for
+        the key metrics of each cluster and the Moran scatterplots.
+    lisa : pandas.DataFrame, optional
+        LISA labels, ``area, measure, group, label``, for the LISA maps.
     graph : libpysal.graph.Graph, optional
         Spatial weights over the areas, for the Moran scatterplots.
     title : str, optional
@@ -578,6 +854,23 @@ def write_report(
     method : str, optional
         Plain-language method text (paragraphs separated by blank lines);
         by default a description built from the results.
+    links : pandas.DataFrame, optional
+        The links between touching clusters (``RunResult.links``: ``from, to,
+        from_name, to_name, shared, flow, similarity, strength, kept, why``);
+        by default the links of ``conurbations`` when it has them. Shown in
+        "Links between clusters", which is left out when there are none.
+    sensitivity : object, optional
+        ``RunResult.sensitivity``: ``.areas`` (indexed by area, with
+        ``cluster_share``, ``robust``, ...) and ``.conurbations``
+        (``conurbation, members, stability``), for a "How robust" section
+        with a map shaded by ``cluster_share``. Left out when absent.
+    focus : sequence, optional
+        Area codes (or a bounding box) for an extra detail map, e.g. Kent.
+    path : str or Path
+        Where to write the HTML file (parent folders are created). Required,
+        by keyword: the 0.1 order ``write_report(path, areas, clusters,
+        conurbations, provenance, graph, title, method)`` still works with a
+        DeprecationWarning until 0.3.
 
     Returns
     -------
@@ -601,18 +894,35 @@ def write_report(
     ...     index=pd.Index(["A", "B"], name="area"),
     ... )
     >>> clusters = pd.DataFrame({"area": ["A"], "criterion": ["growth"]})
-    >>> out = write_report(tempfile.mkdtemp() + "/report.html", areas, clusters, None,
-    ...                    {"parameters": {"top_n": 10}})
+    >>> out = write_report(areas, clusters, None, {"parameters": {"top_n": 10}},
+    ...                    path=tempfile.mkdtemp() + "/report.html")
     >>> html = out.read_text(encoding="utf-8")
     >>> "Alpha" in html and "top_n" in html and "https://" not in html
     True
     """
+    if isinstance(areas, str | Path):
+        warnings.warn(
+            "write_report(path, areas, clusters, conurbations, provenance, ...) is deprecated "
+            "and will be removed in 0.3; use write_report(areas, clusters, conurbations, "
+            "provenance, path=...)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        old = [areas, clusters, conurbations, provenance, *legacy]
+        path, areas, clusters, conurbations, provenance = old[:5]
+        positional = dict(zip(("graph", "title", "method"), old[5:], strict=False))
+        graph = positional.get("graph", graph)
+        title = positional.get("title", title)
+        method = positional.get("method", method)
+    if path is None:
+        raise InputError("write_report needs path=", fix="pass path='report.html'")
+    clusters = getattr(clusters, "selections", clusters)
     if hasattr(provenance, "to_dict"):
         provenance = provenance.to_dict()
     provenance = dict(provenance or {})
-    _check(areas, clusters, conurbations)
-    synthetic = _is_synthetic(areas) or bool(provenance.get("synthetic"))
-    if synthetic and not _is_synthetic(areas):
+    _check(areas, clusters, table_of(conurbations))
+    synthetic = is_synthetic(areas) or bool(provenance.get("synthetic"))
+    if synthetic and not is_synthetic(areas):
         # the maps read the mark from the areas; keep the caller's frame untouched
         areas = areas.copy()
         areas.attrs["synthetic"] = True
@@ -638,6 +948,13 @@ def write_report(
         )
         if part
     )
+    if links is None:
+        links = getattr(conurbations, "links", None)
+    links_section = _links_section(links, areas)
+    robust_section = _robust_section(sensitivity, areas, conurbations, synthetic)
+    nav_extra = ('<a href="#links">Links</a>' if links_section else "") + (
+        '<a href="#robustness">How robust</a>' if robust_section else ""
+    )
     template = Template(
         resources.files("geoclusters").joinpath("templates", "report.html").read_text("utf-8")
     )
@@ -646,11 +963,16 @@ def write_report(
         title=_e(heading),
         banner=banner,
         meta=meta,
-        summary=_summary(areas, clusters, conurbations),
-        figures=_figures(areas, conurbations, graph, synthetic),
-        cluster_table=_cluster_table(areas, clusters),
+        summary=_summary(areas, clusters, table_of(conurbations)),
+        figures=_figures(areas, table_of(conurbations), graph, synthetic, metrics, lisa, focus),
+        cluster_table=_cluster_table(areas, clusters, metrics),
         conurbation_table=_conurbation_table(conurbations, areas),
-        method=_method(method, areas, clusters, conurbations, graph is not None),
+        nav_extra=nav_extra,
+        links_section=links_section,
+        robust_section=robust_section,
+        method=_method(
+            method, areas, clusters, table_of(conurbations), graph is not None, metrics, lisa
+        ),
         parameters=_parameters(provenance),
         inputs=_inputs(provenance),
         notes=_notes(provenance, synthetic),

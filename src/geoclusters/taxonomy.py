@@ -13,7 +13,7 @@ clustering of their co-location); those groups are the default,
 SIC codes are normalised to four-character strings before lookup, see
 :func:`normalise_sic`. Codes outside the definition are never dropped
 silently: they raise :class:`~geoclusters.errors.InputError` naming them, or,
-with ``unknown="report"``, a warning names them and they are recorded.
+with ``unknown="warn"``, a warning names them and they are recorded.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from ._keywords import options_were_positional
 from .counts import KEY, TOTAL, sum_counts, validate_counts
-from .errors import InputError, check_choice
+from .errors import InputError, check_choice, check_policy
 
 
 def _load_definition() -> pd.DataFrame:
@@ -141,8 +142,9 @@ def normalise_sic(codes: Iterable | pd.Series | str | int) -> pd.Series:
     return series.astype(object).map(_normalise_one).astype(object)
 
 
+@options_were_positional("unknown")
 def sic_to_subsector(
-    codes: Iterable | pd.Series, unknown: Literal["raise", "report"] = "raise"
+    codes: Iterable | pd.Series, *, unknown: Literal["raise", "warn"] = "raise"
 ) -> pd.Series:
     """Map SIC-4 codes to DCMS 2016 creative-industries sub-sectors.
 
@@ -150,10 +152,11 @@ def sic_to_subsector(
     ----------
     codes : iterable or pandas.Series
         SIC codes in any form :func:`normalise_sic` accepts.
-    unknown : {"raise", "report"}
+    unknown : {"raise", "warn"}
         What to do with codes outside the definition: ``"raise"`` an
-        :class:`~geoclusters.errors.InputError` naming them, or ``"report"``
-        them in a warning and give NaN for them.
+        :class:`~geoclusters.errors.InputError` naming them, or ``"warn"``:
+        name them in a warning and give NaN for them (``"report"``, the old
+        spelling, works until 0.3 with a DeprecationWarning).
 
     Returns
     -------
@@ -171,7 +174,7 @@ def sic_to_subsector(
     >>> sic_to_subsector(["7311", 9102, "62.01"]).tolist()
     ['Advertising and marketing', 'Museums, galleries and libraries', 'IT, software and computer services']
     """  # noqa: E501
-    check_choice("unknown", unknown, ("raise", "report"))
+    unknown = check_policy("unknown", unknown, ("raise", "warn"))
     normal = normalise_sic(codes)
     subsectors = normal.map(_SIC_TO_SUBSECTOR)
     missing = subsectors.isna()
@@ -182,7 +185,7 @@ def sic_to_subsector(
             raise InputError(
                 problem,
                 rows=bad,
-                fix="correct or drop those codes, or pass unknown='report' to keep them out "
+                fix="correct or drop those codes, or pass unknown='warn' to keep them out "
                 "of the creative sub-sectors with a warning",
             )
         warnings.warn(f"{problem}: {', '.join(bad)}", UserWarning, stacklevel=2)
@@ -251,11 +254,13 @@ def group_mapping(
     return mapping
 
 
+@options_were_positional("level", "groups", "unknown")
 def classify_counts(
     counts: pd.DataFrame,
+    *,
     level: Literal["subsector", "group"] = "subsector",
     groups: Mapping | None = None,
-    unknown: Literal["raise", "report"] = "raise",
+    unknown: Literal["raise", "warn"] = "raise",
 ) -> pd.DataFrame:
     """Recode the SIC-4 sectors of a counts table to sub-sectors or groups and sum.
 
@@ -274,10 +279,11 @@ def classify_counts(
         :data:`NESTA_2016_GROUPS`. Rows of sub-sectors in no group (crafts,
         museums in the Nesta groups) are left out on purpose and listed in
         ``.attrs["left_out"]``; measures without groups raise.
-    unknown : {"raise", "report"}
+    unknown : {"raise", "warn"}
         SIC codes outside the definition: ``"raise"`` an InputError naming
-        them, or ``"report"``: warn, keep their rows out of the sums, and list
-        the codes in ``.attrs["unknown"]``.
+        them, or ``"warn"``: warn, keep their rows out of the sums, and list
+        the codes in ``.attrs["unknown"]`` (``"report"`` works until 0.3, with
+        a DeprecationWarning).
 
     Returns
     -------
@@ -314,7 +320,7 @@ def classify_counts(
      {'sector': 'services', 'value': 15.0}]
     """
     check_choice("level", level, ("subsector", "group"))
-    check_choice("unknown", unknown, ("raise", "report"))
+    unknown = check_policy("unknown", unknown, ("raise", "warn"))
     counts = validate_counts(counts)
     is_total = counts["sector"] == TOTAL
     totals = counts[is_total]

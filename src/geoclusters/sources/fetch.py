@@ -1,13 +1,20 @@
 """HTTP downloads into a per-user cache, with checksums.
 
-One function, :func:`fetch`, performs every GET geoclusters makes: a timeout,
-a bounded number of retries with exponential backoff on server errors (5xx),
-dropped connections, timeouts and truncated bodies, and a
-:class:`~geoclusters.errors.DownloadError` that names the URL and says what to
-do. :func:`download` adds the cache: the body is written to a temporary file
-and renamed into place only when complete, next to a sidecar JSON file that
-records the URL, SHA-256, size and download time; a cached file whose
-checksum no longer matches is downloaded again.
+Two ways down, one behaviour: a timeout, a bounded number of retries with
+exponential backoff on server errors (5xx), dropped connections, timeouts and
+truncated bodies, and a :class:`~geoclusters.errors.DownloadError` that names
+the URL, the last failure and the local-file override to use offline.
+
+- :func:`download` fetches a file into the cache with :mod:`pooch` (what
+  scipy's and geodatasets' data use): pooch streams the body into a temporary
+  file beside the target, checks a pinned SHA-256 and renames the file into
+  place only when it is complete and right, so a download killed halfway
+  leaves nothing that looks complete. A sidecar JSON file records the URL,
+  SHA-256, size and download time; a cached file whose checksum no longer
+  matches its sidecar is downloaded again.
+- :func:`fetch` performs the small paged API requests (NOMIS pages, ArcGIS
+  query pages), whose bodies are checked and then written with :func:`store`
+  (temporary file, then rename, then sidecar).
 
 The cache lives in ``$GEOCLUSTERS_CACHE`` if set, else
 ``$XDG_CACHE_HOME/geoclusters``, else ``~/.cache/geoclusters``.
@@ -31,6 +38,9 @@ import warnings
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import BinaryIO
+
+import pooch
+import requests
 
 from ..errors import DownloadError
 
@@ -350,6 +360,76 @@ def download(
     if not refresh and cached(path, sha256):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
+    # pooch trusts a file that is already there when no hash is pinned; the
+    # sidecar said it is stale, so it goes first.
+    path.unlink(missing_ok=True)
+    sidecar_path(path).unlink(missing_ok=True)
+    if urllib.parse.urlsplit(url).scheme in ("http", "https"):
+        _retrieve(url, path, sha256, timeout=timeout, retries=retries, backoff=backoff)
+        digest, size = sha256_file(path), path.stat().st_size
+    else:
+        digest, size = _download_other(url, path, sha256, timeout, retries, backoff)
+    write_sidecar(path, url, digest, size)
+    return path
+
+
+def _retrieve(url: str, path: Path, sha256, *, timeout, retries, backoff) -> None:
+    """Download ``url`` to ``path`` with pooch, retrying what may come right."""
+    downloader = pooch.HTTPDownloader(
+        progressbar=False, timeout=timeout, headers={"User-Agent": USER_AGENT}
+    )
+    known = f"sha256:{sha256.lower()}" if sha256 else None
+    problem = "no attempt was made"
+    for attempt in range(retries + 1):
+        if attempt:
+            time.sleep(backoff * 2 ** (attempt - 1))
+        try:
+            pooch.retrieve(
+                url, known_hash=known, fname=path.name, path=path.parent, downloader=downloader
+            )
+            return
+        except requests.HTTPError as error:
+            response = error.response
+            code = response.status_code if response is not None else 0
+            problem = f"the server answered HTTP {code} {getattr(response, 'reason', '')}".strip()
+            if code < 500:
+                break
+        except requests.exceptions.ChunkedEncodingError as error:
+            problem = _cut_off(error)
+        except requests.Timeout:
+            problem = f"no answer within {timeout:g} s (timed out)"
+        except requests.ConnectionError as error:
+            text = str(error)
+            problem = (
+                f"no answer within {timeout:g} s (timed out)"
+                if "timed out" in text.lower()
+                else f"the connection failed ({_first_line(text)})"
+            )
+        except ValueError as error:  # pooch: the pinned hash does not match
+            found = re.search(r"\(([0-9a-f]{64})\)", str(error))
+            raise DownloadError(
+                f"download of {redact(url)} has SHA-256 {found.group(1) if found else '(other)'}, "
+                f"expected {sha256}; the publisher may have replaced the file: check it and "
+                "update the pinned checksum"
+            ) from error
+    attempts = f"after {attempt + 1} attempt{'s' if attempt else ''}"
+    raise DownloadError(f"download of {redact(url)} failed {attempts}: {problem}; {HINT}")
+
+
+def _cut_off(error: Exception) -> str:
+    found = re.search(r"IncompleteRead\((\d+) bytes read, (\d+) more expected\)", str(error))
+    if found:
+        got, more = int(found.group(1)), int(found.group(2))
+        return f"the body was cut off after {got} bytes of {got + more}"
+    return f"the body was cut off ({_first_line(str(error))})"
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0][:200] if text.strip() else "no detail"
+
+
+def _download_other(url, path: Path, sha256, timeout, retries, backoff) -> tuple[str, int]:
+    """``file:`` and other schemes pooch does not fetch: stream, check, rename."""
     handle = tempfile.NamedTemporaryFile(
         dir=path.parent, prefix=f".{path.name}.", suffix=".part", delete=False
     )
@@ -366,8 +446,7 @@ def download(
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
-    write_sidecar(path, url, digest, size)
-    return path
+    return digest, size
 
 
 def write_sidecar(path: str | os.PathLike, url: str, sha256: str, size: int) -> Path:
