@@ -119,8 +119,10 @@ def test_islands_are_no_data_in_the_lisa_table(uk_run):
 
 
 def test_permutations_unchanged_when_already_enough():
+    # two-sided (the default) over the demo's 220 areas: 1,999 give a floor of 0.001,
+    # so FDR needs 5 areas (2%) there, which is comfortable; 999 would need 9 (4%)
     region = gc.datasets.demo_region(seed=0)
-    result = gc.run(region.areas, region.counts, permutations=999)
-    assert result.provenance.parameters["permutations_used"] == 999
+    result = gc.run(region.areas, region.counts, permutations=1999)
+    assert result.provenance.parameters["permutations_used"] == 1999
     assert not any("instead of" in note for note in result.provenance.notes)
     assert isinstance(result.lisa, pd.DataFrame)

@@ -31,6 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from ._labels import HOT
 from ._results import FrameForwarding, deprecated_order, html_table, is_selections
 from .counts import check_area_codes, validate_counts
 from .errors import InputError, check_choice
@@ -333,6 +334,7 @@ def detect_hotspots(
     variable: Literal["lq", "lq_change"] = "lq",
     correction: Literal["fdr", "bonferroni"] | None = "fdr",
     alpha: float = 0.05,
+    alternative: str = "two-sided",
     permutations: int = 999,
     seed: int | None = 0,
     groups="nesta2016",
@@ -365,6 +367,8 @@ def detect_hotspots(
         Multiple-testing correction of the permutation p-values.
     alpha : float, default 0.05
         Significance level after correction.
+    alternative : {"two-sided", "greater", "less", "directed"}, default "two-sided"
+        The permutation test (see :func:`geoclusters.stats.local_moran`).
     permutations : int, default 999
         Conditional permutations for the pseudo p-values.
     seed : int, optional
@@ -404,6 +408,7 @@ def detect_hotspots(
                 int(values.notna().sum()),
                 correction=correction,
                 alpha=alpha,
+                alternative=alternative,
                 what="detect_hotspots",
             )
             warned = True
@@ -412,6 +417,7 @@ def detect_hotspots(
             "seed": seed,
             "correction": correction,
             "alpha": alpha,
+            "alternative": alternative,
             "missing": "drop",
         }
         if client is not None:
@@ -421,7 +427,8 @@ def detect_hotspots(
             hot = frame["significant"] & (frame["quadrant"] == "HH")
         else:
             frame = local_g(values, graph, star=True, **options).to_frame()
-            hot = frame["significant"] & (frame["z"] > 0)
+            # hot by the tail of the permutation test that gave the p-value
+            hot = frame["significant"] & (frame["cluster"] == HOT)
         chosen = frame[hot.fillna(False).astype(bool)]
         rank = frame["p_value"].rank(method="min")
         sizes = rows.set_index("area")[size_column]
@@ -452,6 +459,7 @@ def detect_hotspots(
         variable=variable,
         correction=correction,
         alpha=alpha,
+        alternative=alternative,
         permutations=permutations,
         seed=seed,
         groups=groups,

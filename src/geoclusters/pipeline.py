@@ -146,6 +146,13 @@ class Config:
         Most kept links between two members of a conurbation.
     max_members : int or None
         Largest conurbation.
+    alternative : {"two-sided", "greater", "less", "directed"}
+        The permutation test of the hot spots and the LISA columns
+        (:func:`geoclusters.stats.local_moran`); ``"directed"`` is the folded
+        one-sided pseudo p-value esda and GeoDa report, in effect a test at
+        twice ``alpha``. The LISA permutations rise automatically when the
+        smallest p-value this test can give could not pass the correction
+        (recorded as ``permutations_used``).
     sensitivity_runs : int
         Re-run detection and merging this many times over perturbed counts
         and the parameter grid (:func:`geoclusters.sensitivity`); 0 (the
@@ -228,6 +235,11 @@ class Config:
     max_diameter: int | None = setting(2, low=1, help="conurbations: most links between members")
     max_members: int | None = setting(8, low=2, help="conurbations: largest conurbation")
     sensitivity_runs: int = setting(0, low=0, help="robustness re-runs (0: off)")
+    alternative: str = setting(
+        "two-sided",
+        choices=("two-sided", "greater", "less", "directed"),
+        help="permutation test of hot spots and LISA (directed: the folded esda/GeoDa p)",
+    )
 
     def __post_init__(self) -> None:
         for name, value in check_fields(self).items():
@@ -1069,6 +1081,7 @@ def _detect(config: Config, areas, table, graph, client=None) -> Detection:
         variable=config.variable,
         correction=config.correction,
         alpha=config.alpha,
+        alternative=config.alternative,
         permutations=config.permutations,
         seed=config.seed,
         client=client,
@@ -1109,12 +1122,22 @@ def _lisa(
     if (
         used > 0
         and tests
-        and not reach(used, tests, correction=config.correction, alpha=config.alpha).comfortable
+        and not reach(
+            used,
+            tests,
+            correction=config.correction,
+            alpha=config.alpha,
+            alternative=config.alternative,
+        ).comfortable
     ):
         used = max(
             used,
             permutations_needed(
-                tests, correction=config.correction, alpha=config.alpha, maximum=MAX_PERMUTATIONS
+                tests,
+                correction=config.correction,
+                alpha=config.alpha,
+                alternative=config.alternative,
+                maximum=MAX_PERMUTATIONS,
             ),
         )
         if used != config.permutations:
@@ -1134,6 +1157,7 @@ def _lisa(
             seed=config.seed,
             correction=config.correction,
             alpha=config.alpha,
+            alternative=config.alternative,
             missing="drop",
             **options,
         )
