@@ -131,7 +131,7 @@ def permutations_needed(
     Examples
     --------
     >>> permutations_needed(218, correction="fdr")
-    499
+    999
     >>> permutations_needed(218, correction="bonferroni")  # 1/5000 <= 0.05/218
     4999
     """
