@@ -253,3 +253,28 @@ def test_measure_and_group_names_with_underscores_stay_apart():
         "local_units:units" in types.loc[by_pair[("local_units", "units")], "concentration_groups"]
     )
     assert types.loc["A", "concentration_groups"].split("; ")[0] == "jobs_film:tv"
+
+
+def test_one_area_is_refused_not_typed_both():
+    rows = []
+    for period, film in (("1", 5.0), ("2", 9.0)):
+        rows += [("A", "film", period, "jobs", film), ("A", "_total", period, "jobs", 100.0)]
+    counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+    names = pd.Series(["Ay"], index=["A"])
+    with pytest.raises(InputError, match="counts cover 1 area") as caught:
+        gc.detect_nesta2016(names, counts, groups=None, periods=["1", "2"])
+    assert caught.value.rows == ["A"]
+
+
+def test_a_measure_without_groups_names_the_cause():
+    rows = []
+    for area in ("A", "B"):
+        for period in ("2010", "2015"):
+            rows += [(area, "Film", period, "enterprises", 3.0)]
+            rows += [(area, "_total", period, "enterprises", 50.0)]
+    counts = pd.DataFrame(rows, columns=["area", "sector", "period", "measure", "value"])
+    names = pd.Series(["Ay", "Bee"], index=["A", "B"])
+    with pytest.raises(InputError, match="no sector groups") as caught:
+        gc.detect_nesta2016(names, counts, periods=["2010", "2015"])
+    assert caught.value.rows == ["enterprises"]
+    assert "businesses" in str(caught.value)

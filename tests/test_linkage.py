@@ -13,6 +13,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import box
 
 import geoclusters as gc
@@ -498,3 +500,29 @@ def test_the_seed_case_on_the_real_ttwa_map(real_case):
     # the links the conurbation was merged along are kept links between its members
     inside = links[links["conurbation"] == merged.table.index[0]]
     assert inside["kept"].all()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.integers(0, 4), st.integers(0, 4), st.sampled_from(["film", "music", "web"])),
+        min_size=1,
+        max_size=20,
+    ),
+    method=st.sampled_from(["cohesion", "louvain", "components"]),
+)
+def test_conurbation_membership_is_a_partition_of_any_cluster_areas(picks, method):
+    """Whatever clusters a grid holds, every cluster area is in at most one conurbation,
+    every member is a cluster area, and no area is lost or invented."""
+    areas = boxes({f"c{x}{y}": (x, y) for x in range(5) for y in range(5)})
+    chosen: dict[str, list[tuple[str, str, str]]] = {}
+    for x, y, group in picks:
+        chosen.setdefault(f"c{x}{y}", []).append(("concentration", "businesses", group))
+    selections = selections_from_mapping(chosen)
+    merged = gc.merge_conurbations(areas, None, gc.contiguity(areas), selections, method=method)
+    members = [code for row in merged.table["members"] for code in row.split(";")]
+    assert len(members) == len(set(members))
+    assert set(members) <= set(chosen)
+    assert (merged.table["n_members"] >= 2).all()
+    labels = gc.membership(areas, merged)
+    assert set(labels.index) == set(areas.index)

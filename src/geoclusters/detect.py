@@ -491,6 +491,16 @@ def _inputs(areas, counts, groups, periods, measures, validated):
         counts = validate_counts(counts)
     table, start, end = prepare(counts, groups, periods, _validated=True)
     check_area_codes(table, names.index)
+    counted = table["area"].nunique()
+    if counted < 2:
+        # one area is the whole: its LQ is 1 and its change 0 by construction, so any
+        # "selection" of it would be an artefact typed "both"
+        raise InputError(
+            f"cluster detection compares areas with each other, and the counts cover "
+            f"{counted} area",
+            rows=sorted(table["area"].astype(str).unique()),
+            fix="give counts for every area of the region (at least two)",
+        )
     if measures is not None:
         unknown = sorted(set(measures) - set(table["measure"]))
         if unknown:

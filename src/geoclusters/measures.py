@@ -98,9 +98,18 @@ def _canonical(table: pd.DataFrame) -> pd.DataFrame:
 def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
     measures = counts["measure"].unique()
     nested = all(isinstance(v, Mapping) for v in groups.values())
-    if nested:
-        return {m: groups[m] for m in measures if m in groups}
-    return dict.fromkeys(measures, groups)
+    if not nested:
+        return dict.fromkeys(measures, groups)
+    by_measure = {m: groups[m] for m in measures if m in groups}
+    if not by_measure:
+        # otherwise every row is dropped and a later step blames the periods
+        raise InputError(
+            "no sector groups are defined for the measures in the counts",
+            rows=sorted(map(str, measures)),
+            fix=f"groups are defined for {sorted(map(str, groups))}: name the measure one of "
+            "those (read_counts(measure=...)) or pass groups for it",
+        )
+    return by_measure
 
 
 @keyword_options
