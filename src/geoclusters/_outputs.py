@@ -212,7 +212,9 @@ def write_layer(
         frame, renamed = _short_names(frame)
         _warn_long_text(frame, name, renamed)
     if format == "parquet":
-        frame.to_parquet(path)
+        # the codes as a field, as in the other formats, not as pandas index metadata
+        flat = frame.reset_index() if frame.index.name is not None else frame
+        flat.to_parquet(path, index=False)
         return path, renamed
     if len(frame):
         frame.to_file(path, layer=name, driver=driver, engine="pyogrio")
