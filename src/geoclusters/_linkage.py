@@ -315,6 +315,7 @@ def link_table(
     weights: Mapping[str, float] | None = None,
     flow_scale: float = 0.05,
     min_strength: float = DEFAULT_MIN_STRENGTH,
+    _validated: bool = False,
 ) -> pd.DataFrame:
     """Score and explain every link between neighbouring cluster areas.
 
@@ -395,7 +396,7 @@ def link_table(
     names = _names(selections)
     specialisms = _specialisms(selections)
     pairs = _neighbour_pairs(graph, codes)
-    profiles = None if counts is None else _profiles(counts, detection, periods)
+    profiles = None if counts is None else _profiles(counts, detection, periods, _validated)
     commuting = None if flows is None else _pair_flows(flows, pairs)
 
     records = []
@@ -517,7 +518,7 @@ def _neighbour_pairs(graph, codes: pd.Index) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def _profiles(counts: pd.DataFrame, detection, periods) -> pd.DataFrame:
+def _profiles(counts: pd.DataFrame, detection, periods, validated: bool) -> pd.DataFrame:
     """Log LQs of every area over every measure and group, second period."""
     if periods is not None:
         start, end = (str(p) for p in periods)
@@ -528,7 +529,8 @@ def _profiles(counts: pd.DataFrame, detection, periods) -> pd.DataFrame:
             "cannot tell which period of the counts the profiles are in",
             fix="pass periods=(first, second), or the Detection itself instead of its selections",
         )
-    counts = validate_counts(counts)
+    if not validated:
+        counts = validate_counts(counts)
     if end not in set(counts["period"]):
         if detection is None:
             raise InputError(
@@ -538,9 +540,12 @@ def _profiles(counts: pd.DataFrame, detection, periods) -> pd.DataFrame:
             )
         parameters = detection.params
         counts, start, end = prepare(
-            counts, parameters.get("groups", "nesta2016"), parameters.get("periods", (start, end))
+            counts,
+            parameters.get("groups", "nesta2016"),
+            parameters.get("periods", (start, end)),
+            _validated=True,
         )
-    lq = location_quotients(counts[counts["period"] == end])
+    lq = location_quotients(counts[counts["period"] == end], _validated=True)
     lq = lq[lq["sector"] != TOTAL]
     wide = lq.pivot_table(index="area", columns=["measure", "sector"], values="lq", dropna=False)
     return np.log(wide.clip(lower=LQ_FLOOR))

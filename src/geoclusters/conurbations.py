@@ -327,6 +327,7 @@ def merge_conurbations(
         weights=weights,
         flow_scale=flow_scale,
         min_strength=min_strength,
+        _validated=True,  # the counts were validated (or prepared) above
     )
     codes = sorted(cluster_codes)
     hub_list = _hubs(links, codes, hubs, named_hubs, hub_min_links, hub_options)

@@ -238,7 +238,7 @@ def _shares(counts: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
+def location_quotients(counts: pd.DataFrame, *, _validated: bool = False) -> pd.DataFrame:
     """Location quotients of every sector in every area and period.
 
     LQ = (x_as / Σ_a x_as) / (X_a / Σ_a X_a), where X is the all-industry
@@ -263,7 +263,7 @@ def location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
     >>> location_quotients(counts)["lq"].round(3).tolist()
     [3.0, 0.333]
     """
-    return _location_quotients(validate_counts(counts))
+    return _location_quotients(counts if _validated else validate_counts(counts))
 
 
 def _location_quotients(counts: pd.DataFrame) -> pd.DataFrame:
