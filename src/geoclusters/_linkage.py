@@ -45,6 +45,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from ._flows import flow_values
 from .counts import TOTAL, validate_counts
 from .errors import InputError, check_choice, check_policy
 from .measures import location_quotients, prepare
@@ -211,14 +212,7 @@ def move_flows(
     unmatched = check_policy("unmatched", unmatched)
     _require_columns(flows, [origin, destination, count], "flows")
     _require_columns(lookup, [source, target] + ([weight] if weight else []), "lookup")
-    values = pd.to_numeric(flows[count], errors="coerce")
-    bad = values.isna() | (values < 0)
-    if bad.any():
-        raise InputError(
-            f"column {count!r} has missing, non-numeric or negative counts",
-            rows=flows.index[bad.to_numpy()].tolist(),
-            fix="correct or remove those rows",
-        )
+    values = flow_values(flows, count)
     pairs = pd.DataFrame(
         {
             "source": lookup[source].astype(str),

@@ -47,6 +47,7 @@ from scipy.spatial import cKDTree
 
 from ._engine import chunk_size as _resolve_chunk_size
 from ._engine import map_chunks
+from ._flows import flow_values
 from ._kernels import contiguity as kernels
 from .errors import InputError
 from .provenance import Provenance
@@ -621,14 +622,7 @@ def commuting(
         )
     if not 0 < threshold <= 1:
         raise InputError(f"threshold is a share and must be in (0, 1], got {threshold!r}")
-    values = pd.to_numeric(flows[count], errors="coerce")
-    bad = values.isna() | (values < 0)
-    if bad.any():
-        raise InputError(
-            f"column {count!r} has missing, non-numeric or negative counts",
-            rows=flows.index[bad.to_numpy()].tolist(),
-            fix="correct or remove those rows",
-        )
+    values = flow_values(flows, count)
     orig = flows[origin].astype(str)
     dest = flows[destination].astype(str)
     if areas is None:
