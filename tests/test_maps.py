@@ -423,7 +423,7 @@ def test_interactive_map_path_by_position_is_deprecated(tmp_path):
 
 def test_map_options_by_position_are_deprecated():
     areas = grid_areas()
-    with pytest.warns(DeprecationWarning, match="ax, title of lisa_map by position"):
+    with pytest.warns(DeprecationWarning, match=r"passing ax, title to lisa_map\(\) by position"):
         fig = maps.lisa_map(areas, "lisa_businesses_content", None, "Old title")
     assert "Old title" in fig.axes[0].get_title()
     with pytest.warns(DeprecationWarning, match="typology_map"):

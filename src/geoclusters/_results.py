@@ -3,8 +3,6 @@ one release the DataFrame-style use of results that used to be DataFrames."""
 
 from __future__ import annotations
 
-import functools
-import inspect
 import warnings
 from html import escape
 from typing import Any
@@ -82,33 +80,3 @@ def deprecated_order(function: str, old: str, new: str) -> None:
         DeprecationWarning,
         stacklevel=3,
     )
-
-
-def keyword_options(function):
-    """Let the options of 0.1 still come by position, with a DeprecationWarning.
-
-    ``function`` declares its options keyword-only (after ``*``); a call that
-    passes them by position is mapped onto them, in order, and warned about.
-    """
-    parameters = inspect.signature(function).parameters.values()
-    positional = [
-        p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    options = [p.name for p in parameters if p.kind is p.KEYWORD_ONLY]
-
-    @functools.wraps(function)
-    def wrapper(*args, **kwargs):
-        if len(args) > len(positional):
-            extra = args[len(positional) :]
-            names = options[: len(extra)]
-            warnings.warn(
-                f"passing {', '.join(names)} of {function.__name__} by position is deprecated "
-                f"and will be removed in 0.3; pass {', '.join(f'{n}=' for n in names)} by keyword",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-            kwargs.update(zip(names, extra, strict=False))
-            args = args[: len(positional)]
-        return function(*args, **kwargs)
-
-    return wrapper

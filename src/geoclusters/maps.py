@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._keywords import options_were_positional
 from ._labels import (
     COLD,
     G_LABELS,
@@ -47,7 +48,6 @@ from ._labels import (
     QUADRANT_LABELS,
     normalise_label,
 )
-from ._results import keyword_options
 from ._style import (
     CLUSTER_TYPES,
     G_COLOURS,
@@ -243,7 +243,7 @@ def _place_labels(
 # --------------------------------------------------------------------------- static maps
 
 
-@keyword_options
+@options_were_positional("ax", "title", "label_conurbations", "extent")
 def typology_map(
     areas: gpd.GeoDataFrame,
     conurbations: gpd.GeoDataFrame | None = None,
@@ -643,7 +643,7 @@ def _label_handles(labels: pd.Series, palette: Mapping[str, str]) -> list:
     return handles
 
 
-@keyword_options
+@options_were_positional("ax", "title")
 def lisa_map(
     areas: gpd.GeoDataFrame,
     column: Any,
@@ -838,7 +838,7 @@ def _as_graph(graph: Any) -> Graph:
     )
 
 
-@keyword_options
+@options_were_positional("ax", "title", "labels")
 def moran_scatterplot(
     values: pd.Series | Any,
     graph: Graph | None = None,

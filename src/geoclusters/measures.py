@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._results import keyword_options
+from ._keywords import options_were_positional
 from .counts import COLUMNS, KEY, TOTAL, sum_counts, validate_counts
 from .errors import InputError
 
@@ -112,7 +112,7 @@ def _groups_by_measure(counts, groups) -> dict[str, GroupSpec]:
     return by_measure
 
 
-@keyword_options
+@options_were_positional("skipna")
 def period_means(
     counts: pd.DataFrame, periods: Mapping[str, Sequence[str | int]], *, skipna: bool = False
 ) -> pd.DataFrame:
