@@ -559,14 +559,9 @@ def _pair_flows(flows: pd.DataFrame, pairs: list[tuple[str, str]]) -> np.ndarray
         {
             "o": flows["origin"].astype(str),
             "d": flows["destination"].astype(str),
-            "n": pd.to_numeric(flows["count"], errors="coerce"),
+            "n": flow_values(flows, "count"),
         }
     )
-    if table["n"].isna().any() or (table["n"] < 0).any():
-        raise InputError(
-            "the flows have missing or negative counts",
-            rows=flows.index[(table["n"].isna() | (table["n"] < 0)).to_numpy()].tolist(),
-        )
     residents = table.groupby("o")["n"].sum()
     between = table.groupby(["o", "d"])["n"].sum()
     out = np.full(len(pairs), np.nan)

@@ -39,6 +39,7 @@ from ._outputs import (
     read_json,
     write_layer,
 )
+from ._readers import read_table
 from ._results import html_table
 from ._warn import warn_user
 from .conurbations import Conurbations, membership, merge_conurbations
@@ -933,11 +934,9 @@ def _conurbation_options(config: Config, flows) -> dict[str, Any]:
 
 
 def _read_flows(path) -> pd.DataFrame:
-    """A commuting CSV: ``origin, destination, count``."""
-    try:
-        return pd.read_csv(path, dtype={"origin": str, "destination": str})
-    except FileNotFoundError as error:
-        raise InputError(f"commuting file not found: {path}") from error
+    """A commuting CSV, ``origin, destination, count``, by the readers' rules (encoding,
+    delimiter, empty files); the counts are checked where the flows are used."""
+    return read_table(path, "commuting")[0]
 
 
 def _with_no_data(out: gpd.GeoDataFrame, all_areas: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
