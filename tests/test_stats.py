@@ -92,6 +92,41 @@ def test_columbus_local_moran_matches_esda(columbus):
     np.testing.assert_allclose(binary.statistic, reference_b.Is, rtol=0, atol=1e-10)
 
 
+def test_values_whose_variance_underflows_are_refused_by_name(columbus):
+    crime, graph = columbus
+    tiny = pd.Series(0.0, index=crime.index)
+    tiny.iloc[0] = 4e-275
+    for statistic in (gc.moran, gc.geary, gc.local_moran, gc.local_g):
+        with pytest.raises(InputError, match="vary too little"):
+            statistic(tiny, graph, permutations=9)
+
+
+@pytest.mark.parametrize("kind", ["shuffled ids", "integer ids", "row-standardised", "subgraph"])
+def test_any_libpysal_graph_is_read_in_its_own_order(columbus, kind):
+    # the weights are read from the adjacency's codes: every way of making a graph must
+    # give esda's values, area by area, whatever the order of the values given
+    crime, graph = columbus
+    rng = np.random.default_rng(0)
+    adjacency = graph.adjacency
+    focal = adjacency.index.get_level_values("focal").to_numpy()
+    neighbor = adjacency.index.get_level_values("neighbor").to_numpy()
+    if kind == "shuffled ids":
+        order = rng.permutation(len(focal))
+        graph = Graph.from_arrays(focal[order], neighbor[order], adjacency.to_numpy()[order])
+    elif kind == "integer ids":
+        graph = Graph.from_arrays(focal.astype(int), neighbor.astype(int), adjacency.to_numpy())
+        crime = crime.set_axis(crime.index.astype(int))
+    elif kind == "row-standardised":
+        graph = graph.transform("r")
+    else:
+        graph = graph.subgraph(graph.unique_ids[::-1][:30])
+    values = crime.reindex(graph.unique_ids).sample(frac=1, random_state=1)
+    result = gc.local_moran(values, graph, permutations=0)
+    assert list(result.ids) == list(graph.unique_ids)
+    reference = esda.Moran_Local(crime.reindex(graph.unique_ids).to_numpy(), graph, permutations=0)
+    np.testing.assert_allclose(result.statistic, reference.Is, rtol=0, atol=1e-10)
+
+
 @pytest.mark.slow
 def test_columbus_local_moran_pvalues_match_esda(columbus):
     crime, graph = columbus

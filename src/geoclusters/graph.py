@@ -48,6 +48,7 @@ from scipy.spatial import cKDTree
 from ._engine import chunk_size as _resolve_chunk_size
 from ._engine import map_chunks
 from ._flows import flow_values
+from ._kernels import adjacency
 from ._kernels import contiguity as kernels
 from .errors import InputError
 from .provenance import Provenance
@@ -218,26 +219,7 @@ def _from_pairs(ids: pd.Index, rows, cols, weights=None) -> Graph:
     neighbour, both in id order; isolates as a zero-weight self-loop), which
     spares libpysal's re-sorting of large graphs.
     """
-    n = len(ids)
-    rows = np.asarray(rows, dtype=np.int64)
-    cols = np.asarray(cols, dtype=np.int64)
-    data = np.ones(len(rows)) if weights is None else np.asarray(weights, dtype=float)
-    matrix = sparse.csr_array((data, (rows, cols)), shape=(n, n))
-    matrix.sum_duplicates()
-    matrix.sort_indices()
-    # the sorted rows are already in canonical order: each isolate's self-loop goes into
-    # its empty row, in place, so nothing needs sorting again
-    degree = np.diff(matrix.indptr)
-    isolated = degree == 0
-    size = np.where(isolated, 1, degree)
-    starts = np.concatenate([[0], np.cumsum(size)[:-1]])
-    focal = np.repeat(np.arange(n), size)
-    neighbor = np.empty(len(focal), dtype=np.int64)
-    weight = np.zeros(len(focal))
-    slots = np.repeat(starts - matrix.indptr[:-1], degree) + np.arange(matrix.nnz)
-    neighbor[slots] = matrix.indices
-    weight[slots] = matrix.data
-    neighbor[starts[isolated]] = np.flatnonzero(isolated)
+    focal, neighbor, weight = adjacency.canonical(len(ids), rows, cols, weights)
     labels = pd.Index(np.asarray(ids))
     index = pd.MultiIndex(
         levels=[labels, labels],

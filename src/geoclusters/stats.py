@@ -509,15 +509,38 @@ def _as_graph(graph) -> Graph:
     )
 
 
+def _graph_arrays(graph: Graph) -> tuple[pd.Index, sparse.csr_array]:
+    """The graph's ids (in graph order) and its weights as a CSR matrix, zeros dropped.
+
+    The same as ``graph.unique_ids`` and ``graph.sparse``, read straight from
+    the adjacency's integer codes: at a million areas libpysal's versions hash
+    every string id and pivot through a pandas sparse frame, seconds spent
+    before any statistic. libpysal keeps a graph canonical (each focal area's
+    rows together, the levels of both ids in graph order); any other layout
+    is read by libpysal itself.
+    """
+    index = graph.adjacency.index
+    focal, neighbor = (np.asarray(c, dtype=np.int64) for c in index.codes)
+    ids = index.levels[0]
+    firsts = np.r_[True, focal[1:] != focal[:-1]] if len(focal) else np.zeros(0, bool)
+    canonical = np.array_equal(focal[firsts], np.arange(len(ids))) and index.levels[1].equals(ids)
+    if not canonical:
+        return pd.Index(graph.unique_ids), sparse.csr_array(graph.sparse, dtype=float)
+    weights = graph.adjacency.to_numpy(dtype=float)
+    matrix = sparse.csr_array((weights, (focal, neighbor)), shape=(len(ids), len(ids)))
+    matrix.eliminate_zeros()
+    return ids, matrix
+
+
 def _transform(matrix: sparse.csr_array, transform: str) -> sparse.csr_array:
     """Binary (``"b"``) or row-standardised (``"r"``) copy; empty rows stay empty."""
+    out = matrix.copy()
     if transform == "b":
-        out = matrix.copy()
         out.data[:] = 1.0
         return out
     rows = np.asarray(matrix.sum(axis=1)).ravel()
     scale = np.divide(1.0, rows, out=np.zeros_like(rows), where=rows != 0)
-    out = sparse.csr_array(sparse.diags_array(scale) @ matrix)
+    out.data *= np.repeat(scale, np.diff(out.indptr))
     out.sort_indices()
     return out
 
@@ -530,28 +553,30 @@ def _prepare(values, graph, transform: str, missing: str, self_loops: str) -> _P
     graph = _as_graph(graph)
     check_choice("transform", transform, _TRANSFORMS)
     check_choice("missing", missing, _MISSING)
-    ids = pd.Index(graph.unique_ids)
+    ids, raw = _graph_arrays(graph)
     if isinstance(values, pd.Series):
-        if values.index.has_duplicates:
-            raise InputError(
-                "values has duplicated area codes",
-                rows=values.index[values.index.duplicated()].unique().tolist(),
-            )
-        absent = ids.difference(values.index, sort=False)
-        if len(absent):
-            raise InputError(
-                "areas of the graph have no value",
-                rows=absent.tolist(),
-                fix="supply a value (NaN with missing='drop' if unknown) for every area",
-            )
-        extra = values.index.difference(ids, sort=False)
-        if len(extra):
-            raise InputError(
-                "values has area codes that are not in the graph",
-                rows=extra.tolist(),
-                fix="drop them from the values or build the graph on all areas",
-            )
-        values = values.reindex(ids)
+        # already in graph order (the usual case): nothing to hash or reindex
+        if not values.index.equals(ids):
+            if values.index.has_duplicates:
+                raise InputError(
+                    "values has duplicated area codes",
+                    rows=values.index[values.index.duplicated()].unique().tolist(),
+                )
+            absent = ids.difference(values.index, sort=False)
+            if len(absent):
+                raise InputError(
+                    "areas of the graph have no value",
+                    rows=absent.tolist(),
+                    fix="supply a value (NaN with missing='drop' if unknown) for every area",
+                )
+            extra = values.index.difference(ids, sort=False)
+            if len(extra):
+                raise InputError(
+                    "values has area codes that are not in the graph",
+                    rows=extra.tolist(),
+                    fix="drop them from the values or build the graph on all areas",
+                )
+            values = values.reindex(ids)
     else:
         values = np.asarray(values)
         if values.ndim != 1 or len(values) != len(ids):
@@ -581,7 +606,6 @@ def _prepare(values, graph, transform: str, missing: str, self_loops: str) -> _P
             + ", ".join(map(str, ids[nan]))
         )
     used = ~nan
-    raw = sparse.csr_array(graph.sparse, dtype=float)
     if nan.any():
         raw = sparse.csr_array(raw[used][:, used])
     diagonal = raw.diagonal()
@@ -603,6 +627,13 @@ def _prepare(values, graph, transform: str, missing: str, self_loops: str) -> _P
         raise InputError(f"need at least three areas with values, got {len(y)}")
     if np.ptp(y) == 0:
         raise InputError("values are all equal, so no autocorrelation can be measured")
+    if not np.var(y) > 0:
+        # differences so small (around 1e-160 or less) that their squares underflow to zero
+        raise InputError(
+            "values vary too little for their variance to be computed (it is zero in "
+            "floating point), so no autocorrelation can be measured",
+            fix="rescale the values, e.g. multiply them by a large constant",
+        )
     return _Prepared(
         y=y,
         weights=_transform(raw, transform),
@@ -1359,25 +1390,26 @@ def local_g(
     islands = np.diff(raw.indptr) == 0
     undefined = islands.copy()
     if star:
-        given = prep.self_weights
+        # w* is w plus a self-weight, kept apart from the off-diagonal weights: the
+        # permutations draw only the neighbours, and no sparse matrix is rebuilt
         if transform == "b":
-            diagonal = np.ones(n)
-            full = sparse.csr_array(_transform(raw, "b") + sparse.diags_array(diagonal))
+            w = _transform(raw, "b")
+            self_weight = np.ones(n)
         else:
+            degree = np.diff(raw.indptr)
             top = np.zeros(n)
-            np.maximum.at(top, np.repeat(np.arange(n), np.diff(raw.indptr)), raw.data)
-            diagonal = np.where(given != 0, given, top)
-            full = _transform(sparse.csr_array(raw + sparse.diags_array(diagonal)), "r")
-        full.eliminate_zeros()
-        full.sort_indices()
-        self_weight = full.diagonal()
-        w = full.copy()
-        w.setdiag(0)
-        w.eliminate_zeros()
-        w.sort_indices()
-        statistic = (full @ y) / total
-        w_sum = np.asarray(full.sum(axis=1)).ravel()
-        w_sq = np.asarray(full.multiply(full).sum(axis=1)).ravel()
+            rows = degree > 0
+            top[rows] = np.maximum(np.maximum.reduceat(raw.data, raw.indptr[:-1][rows]), 0.0)
+            diagonal = np.where(prep.self_weights != 0, prep.self_weights, top)
+            row_total = np.asarray(raw.sum(axis=1)).ravel() + diagonal
+            scale = np.divide(1.0, row_total, out=np.zeros(n), where=row_total != 0)
+            w = raw.copy()
+            w.data *= np.repeat(scale, degree)
+            w.eliminate_zeros()
+            self_weight = diagonal * scale
+        statistic = (w @ y + self_weight * y) / total
+        w_sum = np.asarray(w.sum(axis=1)).ravel() + self_weight
+        w_sq = np.asarray(w.multiply(w).sum(axis=1)).ravel() + self_weight**2
         mean = total / n
         var = total_sq / n - mean**2
         lag_mean, lag_var = _linear_moments(mean, var, n, w_sum, w_sq)

@@ -240,11 +240,13 @@ class Boundaries:
     def __init__(self, values: np.ndarray):
         n = len(values)
         coords, owner = shapely.get_coordinates(values, return_index=True)
-        coords = np.ascontiguousarray(coords + 0.0)
-        owner = owner.astype(np.int64)
+        owner = owner.astype(np.int64, copy=False)
         order, key = _packed_order(_hash(coords[:, 0], coords[:, 1]))
         # gathered once into hash order, the walk below reads memory in sequence
-        vid_sorted, left, right = _vertices(key, coords[order], owner[order])
+        # (np.take: fancy indexing of rows is several times slower at this size)
+        vid_sorted, left, right = _vertices(
+            key, np.take(coords, order, axis=0), np.take(owner, order)
+        )
         vid = np.empty_like(vid_sorted)
         vid[order] = vid_sorted
         self.vertex_pairs = sorted_unique(left * n + right)
@@ -256,7 +258,7 @@ class Boundaries:
         order = np.argsort(edge_key)
         # gathered into key order, the walk reads memory in sequence
         left, right, lonely_sorted = _edge_runs(
-            np.arange(len(order)), edge_key[order], who[order], side[order]
+            np.arange(len(order)), np.take(edge_key, order), np.take(who, order), side[order]
         )
         lonely = np.zeros(len(order), dtype=bool)
         lonely[order] = lonely_sorted
@@ -300,7 +302,8 @@ def touching_pairs(values: np.ndarray, boundaries: Boundaries | None = None) -> 
         first, second = values[keys // n], values[keys % n]
         shapely.prepare(first)
         keys = keys[shapely.intersects(first, second)]
-    return sorted_unique(np.concatenate([known, keys]))
+    # a few keys, none of them known: inserted in place rather than sorted in again
+    return np.insert(known, np.searchsorted(known, keys), keys)
 
 
 def rook_pairs(a: np.ndarray, b: np.ndarray, tolerance: float) -> np.ndarray:
