@@ -695,14 +695,12 @@ def _normal_p(z, alternative: str):
     return np.minimum(1.0, 2.0 * tail) if alternative == "two-sided" else tail
 
 
-def _graph_fingerprint(matrix: sparse.csr_array) -> np.ndarray:
-    """The weights as one array, for the provenance's fingerprint."""
-    return np.concatenate(
-        [
-            matrix.indptr.astype(np.int64),
-            matrix.indices.astype(np.int64),
-            np.ascontiguousarray(matrix.data, dtype=np.float64).view(np.int64),
-        ]
+def _graph_fingerprint(matrix: sparse.csr_array) -> tuple[np.ndarray, ...]:
+    """The weights as arrays, for the provenance's fingerprint."""
+    return (
+        matrix.indptr.astype(np.int64, copy=False),
+        matrix.indices.astype(np.int64, copy=False),
+        np.ascontiguousarray(matrix.data, dtype=np.float64).view(np.int64),
     )
 
 
