@@ -10,8 +10,10 @@ with 999 permutations. geoclusters' compiled kernels are cached by numba
 (``cache=True``) next to the package, so only the very first process after an
 install or an edit compiles them; that first run is reported apart (the
 cache is cleared before it). ``import mapclassify`` is timed alone: with numba
-installed it compiles a function on import, which every map-drawing command
-pays.
+installed it compiles a function on import, which a map-drawing command pays
+if anything imports it. The whole demo job (``geoclusters demo``: run, maps,
+report) is timed in a new process too, and the heavy packages it imported
+are listed.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 from _timing import REPO, data_dir
@@ -33,6 +36,15 @@ areas = gc.read_areas({path!r}, code="ttwa11cd", name="ttwa11nm")
 graph = gc.contiguity(areas)
 result = gc.local_moran(np.log(areas.geometry.area), graph, permutations=999, seed=1)
 assert len(result.ids) == 228
+"""
+
+
+DEMO_IMPORTS = """
+import sys
+from geoclusters.cli import main
+main(["demo", "--out", {out!r}, "--quiet"])
+heavy = [m for m in ("mapclassify", "libpysal", "sklearn", "numba") if m in sys.modules]
+print("imported " + ", ".join(heavy))
 """
 
 
@@ -58,6 +70,16 @@ def main() -> None:
         wall("import geoclusters.stats, geoclusters.graph") for _ in range(3)
     )
     mapclassify = statistics.median(wall("import mapclassify") for _ in range(3))
+    with tempfile.TemporaryDirectory() as out:
+        demo = statistics.median(
+            wall(f"from geoclusters.cli import main; main(['demo', '--out', {out!r}, '--quiet'])")
+            for _ in range(3)
+        )
+        drawn = subprocess.run(
+            [sys.executable, "-c", DEMO_IMPORTS.format(out=out)],
+            check=True, capture_output=True, text=True, cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO / "src")},
+        ).stdout.strip()  # fmt: skip
     print("| new process on the 228 TTWAs | median s |")
     print("|---|---:|")
     print(f"| read + queen + local Moran (999), numba cache empty (compiles) | {first:.2f} |")
@@ -65,6 +87,8 @@ def main() -> None:
     print(f"| of which `import numpy, pandas` alone | {python_only:.2f} |")
     print(f"| `import geoclusters.stats, geoclusters.graph` | {imports:.2f} |")
     print(f"| `import mapclassify` (numba installed) | {mapclassify:.2f} |")
+    print(f"| `geoclusters demo` (whole job, maps and report), new process | {demo:.2f} |")
+    print(f"\nAfter `geoclusters demo`: {drawn}")
 
 
 if __name__ == "__main__":
