@@ -327,7 +327,8 @@ def _strict_rook(values: np.ndarray, keys: np.ndarray, boundaries: Boundaries) -
     ask = np.flatnonzero(~keep)
     a, b = left[ask], right[ask]
     # bounding boxes meeting in a single point: the areas can only meet in that point
-    bounds_a, bounds_b = shapely.bounds(values[a]), shapely.bounds(values[b])
+    bounds = shapely.bounds(values)
+    bounds_a, bounds_b = np.take(bounds, a, axis=0), np.take(bounds, b, axis=0)
     lo = np.maximum(bounds_a[:, :2], bounds_b[:, :2])
     hi = np.minimum(bounds_a[:, 2:], bounds_b[:, 2:])
     ask = ask[~(lo == hi).all(axis=1)]
