@@ -142,6 +142,23 @@ def floor_kernel(z, matrix, seed=0):
 # the run
 
 
+def agreement(esda_0, esda_1, ours_0, ours_1, alpha: float = 0.05) -> str:
+    """How often two runs agree on significance at ``alpha`` (esda's folded pseudo p).
+
+    esda against itself with another seed is the yardstick: Monte Carlo error
+    alone makes two runs disagree on areas near the threshold.
+    """
+
+    def same(a, b) -> str:
+        return f"{100 * np.mean((np.asarray(a) < alpha) == (np.asarray(b) < alpha)):.2f} %"
+
+    return (
+        f"significant (p < {alpha}, directed) in both or neither: esda seeds 0/1 "
+        f"{same(esda_0, esda_1)}; ours/esda seed 0 {same(ours_0, esda_0)}; "
+        f"ours seeds 0/1 {same(ours_0, ours_1)}"
+    )
+
+
 def run(kinds, sizes, repeat: int, skip_slow: bool, only: str | None = None) -> list[dict]:
     only_local = only == "local"
     import esda
@@ -241,6 +258,19 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only: str | None = None) -> 
                 diff = np.nanmax(np.abs(ref.Is - ours.statistic))
                 record(kind, n, "local Moran, 999 perm.", "esda.Moran_Local (numba, 2 jobs)", t,
                        m, f"max |I - ours| = {diff:.1e}")  # fmt: skip
+                t, m, again = measure(
+                    lambda: esda.Moran_Local(
+                        values, queen, permutations=PERMUTATIONS, n_jobs=2, seed=1,
+                        keep_simulations=False,
+                    ),
+                    reps,
+                )  # fmt: skip
+                other_seed = gc.local_moran(
+                    y, queen, permutations=PERMUTATIONS, seed=1, alternative="directed"
+                )
+                record(kind, n, "local Moran, 999 perm.", "esda.Moran_Local, seed 1", t, m,
+                       agreement(ref.p_sim, again.p_sim, directed.p_value,
+                                 other_seed.p_value))  # fmt: skip
             gda = pygeoda.open(plain)
             wq = pygeoda.queen_weights(gda)
             data = list(values)
@@ -277,6 +307,23 @@ def run(kinds, sizes, repeat: int, skip_slow: bool, only: str | None = None) -> 
                 diff = np.nanmax(np.abs(ref.Gs - star.statistic))
                 record(kind, n, "local G*, 999 perm.", "esda.G_Local(star) (numba, 2 jobs)", t, m,
                        f"max |G* - ours| = {diff:.1e}")  # fmt: skip
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    t, m, again = measure(
+                        lambda: esda.G_Local(
+                            values, queen, star=True, permutations=PERMUTATIONS, n_jobs=2,
+                            seed=1, keep_simulations=False,
+                        ),
+                        reps,
+                    )  # fmt: skip
+                ours_p = [
+                    gc.local_g(
+                        y, queen, permutations=PERMUTATIONS, seed=seed, alternative="directed"
+                    ).p_value
+                    for seed in (0, 1)
+                ]
+                record(kind, n, "local G*, 999 perm.", "esda.G_Local(star), seed 1", t, m,
+                       agreement(ref.p_sim, again.p_sim, *ours_p))  # fmt: skip
                 t, m, _ = measure(
                     lambda: pygeoda.local_gstar(wq, data, permutations=PERMUTATIONS,
                                                 cpu_threads=2, seed=1), reps)  # fmt: skip
