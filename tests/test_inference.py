@@ -8,6 +8,7 @@ the wrong expectation, and self-loops dropped or replaced.
 
 from __future__ import annotations
 
+import itertools
 import warnings
 
 import esda
@@ -321,21 +322,24 @@ def test_significance_agrees_with_esda_as_well_as_esda_with_itself():
     rng = np.random.default_rng(5)
     r, c = np.divmod(np.arange(3600), 60)
     y = pd.Series(np.sin(r / 9) + np.cos(c / 7) + rng.normal(0, 1.5, 3600), graph.unique_ids)
+    seeds = (0, 1, 2)
     esda_p = [
         esda.Moran_Local(y.to_numpy(), graph, permutations=999, seed=s, n_jobs=1).p_sim
-        for s in (0, 1)
+        for s in seeds
     ]
     ours_p = [
         gc.local_moran(y, graph, permutations=999, seed=s, alternative="directed").p_value
-        for s in (0, 1)
+        for s in seeds
     ]
 
     def disagree(a, b):
         return np.mean((a < 0.05) != (b < 0.05))
 
-    yardstick = disagree(*esda_p)
+    # every run shares one table of draws across areas, so the rate for one pair of
+    # seeds moves a lot (1.2 % to 3.9 % here): averaged over pairs
+    yardstick = np.mean([disagree(a, b) for a, b in itertools.combinations(esda_p, 2)])
     across = np.mean([disagree(o, e) for o in ours_p for e in esda_p])
+    ours_alone = np.mean([disagree(a, b) for a, b in itertools.combinations(ours_p, 2)])
     assert 0 < yardstick < 0.05
-    # Monte Carlo noise of a disagreement rate over 3,600 areas is about 0.2 points
     assert across <= yardstick + 0.005
-    assert disagree(*ours_p) <= yardstick + 0.005
+    assert ours_alone <= yardstick + 0.005
