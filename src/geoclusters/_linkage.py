@@ -525,7 +525,7 @@ def _profiles(counts: pd.DataFrame, detection, periods, validated: bool) -> pd.D
         )
     if not validated:
         counts = validate_counts(counts)
-    if end not in set(counts["period"]):
+    if end not in set(counts["period"].unique()):
         if detection is None:
             raise InputError(
                 f"the counts have no period {end!r}: they are raw, and a selections table does "

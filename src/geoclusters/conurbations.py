@@ -555,7 +555,7 @@ def _prepared(counts, detections, periods, groups) -> tuple[pd.DataFrame, str, s
         start, end = next(iter(spans))
     else:
         start, end = (str(p) for p in periods)
-    if {start, end} <= set(counts["period"]):
+    if {start, end} <= set(counts["period"].unique()):
         return counts, start, end
     spec = periods if isinstance(periods, Mapping) else params.get("periods")
     scheme = groups if groups is not None else params.get("groups", "nesta2016")

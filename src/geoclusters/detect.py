@@ -502,7 +502,7 @@ def _inputs(areas, counts, groups, periods, measures, validated):
             fix="give counts for every area of the region (at least two)",
         )
     if measures is not None:
-        unknown = sorted(set(measures) - set(table["measure"]))
+        unknown = sorted(set(measures) - set(table["measure"].unique()))
         if unknown:
             raise InputError("measures not in the counts", rows=unknown)
         table = table[table["measure"].isin(list(measures))]

@@ -75,7 +75,7 @@ def _aggregate_sectors(counts: pd.DataFrame, groups) -> pd.DataFrame:
     pieces = [counts[counts["sector"] == TOTAL]]
     for measure, spec in by_measure.items():
         rows = counts[counts["measure"] == measure]
-        known = set(rows["sector"])
+        known = set(rows["sector"].unique())
         for group, members in spec.items():
             absent = sorted(set(map(str, members)) - known)
             if absent:
@@ -153,7 +153,7 @@ def period_means(
 
 def _period_means(counts: pd.DataFrame, periods, skipna: bool = False) -> pd.DataFrame:
     """:func:`period_means` on counts already validated."""
-    available = set(counts["period"])
+    available = set(counts["period"].unique())
     pieces = []
     for label, members in periods.items():
         wanted = [str(p) for p in members]
@@ -338,7 +338,7 @@ def lq_change(lq: pd.DataFrame, start: str | int, end: str | int) -> pd.DataFram
 
 
 def _change(table: pd.DataFrame, column: str, start: str, end: str, name: str) -> pd.DataFrame:
-    periods = set(table["period"].astype(str))
+    periods = set(map(str, table["period"].unique()))
     absent = [p for p in (start, end) if p not in periods]
     if absent:
         raise InputError(
@@ -420,7 +420,7 @@ def _prepare(counts: pd.DataFrame, groups, periods) -> tuple[pd.DataFrame, str, 
         start, end = (str(p) for p in periods)
     else:
         start, end = (str(p) for p in periods)
-        present = set(counts["period"])
+        present = set(counts["period"].unique())
         absent = [p for p in (start, end) if p not in present]
         if absent:
             raise InputError(

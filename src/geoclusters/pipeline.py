@@ -1045,7 +1045,7 @@ def _is_sic(counts: pd.DataFrame) -> bool:
 def _periods(counts: pd.DataFrame, periods):
     if periods is not None:
         return periods
-    present = set(counts["period"])
+    present = set(counts["period"].unique())
     nesta = {str(year) for span in NESTA_2016_PERIODS.values() for year in span}
     if nesta <= present:
         return NESTA_2016_PERIODS
@@ -1058,7 +1058,7 @@ def _periods(counts: pd.DataFrame, periods):
 
 
 def _detect(config: Config, areas, table, graph, client=None) -> Detection:
-    common = {"groups": None, "periods": sorted(set(table["period"])), "_validated": True}
+    common = {"groups": None, "periods": sorted(table["period"].unique()), "_validated": True}
     if config.method == "nesta2016":
         return detect_nesta2016(
             areas, table, quantile=config.quantile, top_n=config.top_n, **common
