@@ -150,8 +150,7 @@ def test_validation_sorts_and_strips_keys_as_the_plain_definition():
     frame = pd.DataFrame(
         {
             "area": ["b", " a", "É", "B", "a ", "10", "9", "b", "É", "B", "10", "9"],
-            "sector": ["x", "x", "x", "x", "_total", "x", "x", "_total", "_total", " _total"]
-            + ["_total", "_total"],
+            "sector": [*"xxxx", "_total", "x", "x", "_total", "_total", " _total", *["_total"] * 2],
             "period": [2015.0] * 12,
             "measure": ["jobs"] * 12,
             "value": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
