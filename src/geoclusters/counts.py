@@ -241,7 +241,8 @@ class _Key:
         padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
         # " A" and "A" are one key once stripped
         merged, labels = pd.factorize(np.asarray(stripped, dtype=object))
-        codes = np.where(codes < 0, -1, merged[codes])
+        # a missing key (code -1) stays missing
+        codes = np.append(merged, -1)[codes]
         return cls(column, codes, np.asarray(labels, dtype=object), padded)
 
     @property
@@ -263,9 +264,9 @@ class _Key:
         """The stripped column, as text."""
         if not self.padded and self.column.dtype == _TEXT:
             return self.column
-        missing = self.codes < 0
-        text = pd.Index(self.labels, dtype=_TEXT).take(np.where(missing, 0, self.codes))
-        return pd.Series(text, index=self.column.index).mask(missing)
+        # code -1 (missing) takes the missing label appended last
+        text = pd.Index(np.append(self.labels, None), dtype=_TEXT).take(self.codes)
+        return pd.Series(text, index=self.column.index)
 
 
 _TEXT = pd.api.types.pandas_dtype(str)
