@@ -256,6 +256,10 @@ def test_metrics_by_codes_equal_the_plain_definition():
     want = _plain_metrics(counts, "2010", "2015")
     pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
     assert got["value"].notna().sum() > got["value"].isna().sum() > 0
+    # the detectors' frame, made with the table, is its pivot
+    long, frame = metrics(counts, "2010", "2015", _frame=True)
+    pd.testing.assert_frame_equal(long, got)
+    pd.testing.assert_frame_equal(frame, metric_frame(got), check_exact=True)
 
 
 def test_metric_frame_by_codes_equals_the_pivot():

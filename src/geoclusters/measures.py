@@ -460,7 +460,12 @@ METRICS_COLUMNS = ["area", "measure", "group", "metric", "value"]
 
 
 def metrics(
-    counts: pd.DataFrame, start: str | int, end: str | int, *, _validated: bool = False
+    counts: pd.DataFrame,
+    start: str | int,
+    end: str | int,
+    *,
+    _validated: bool = False,
+    _frame: bool = False,
 ) -> pd.DataFrame:
     """Per-area counts, LQs and growth of every measure and sector group, in one long table.
 
@@ -497,11 +502,14 @@ def metrics(
     >>> a[a["metric"].isin(["lq", "lq_change"])]["value"].round(6).tolist()
     [1.5, 0.5]
     """
-    return _metrics(counts if _validated else validate_counts(counts), str(start), str(end))
+    # detectors take the table and its metric_frame at once (_frame=True): made together,
+    # the frame needs no pivot of the long table
+    long, frame = _metrics(counts if _validated else validate_counts(counts), str(start), str(end))
+    return (long, frame) if _frame else long
 
 
-def _metrics(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
-    """:func:`metrics` on counts already validated.
+def _metrics(counts: pd.DataFrame, start: str, end: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`metrics` on counts already validated, and its :func:`metric_frame`.
 
     The plain definition is :func:`location_quotients`, :func:`lq_change` and
     :func:`growth` joined on area, sector and measure and melted; here the
@@ -547,7 +555,10 @@ def _metrics(counts: pd.DataFrame, start: str, end: str) -> pd.DataFrame:
     table = {name: column.array.take(entity) for name, column in entities.items()}
     table["metric"] = pd.Categorical.from_codes(metric, dtype=METRIC_DTYPE)
     table["value"] = values
-    return pd.DataFrame(table, columns=METRICS_COLUMNS)
+    in_frame = order[order < pairs]
+    frame = pd.DataFrame({name: column.array.take(in_frame) for name, column in entities.items()})
+    frame = pd.concat([frame, pd.DataFrame(wide[in_frame], columns=list(METRICS[:-1]))], axis=1)
+    return pd.DataFrame(table, columns=METRICS_COLUMNS), frame
 
 
 def _first_rows(codes: np.ndarray) -> np.ndarray:
