@@ -591,9 +591,8 @@ def _merged_metrics(conurbations, table, start, end) -> pd.DataFrame:
     others = np.flatnonzero(~member)
     merged = pd.concat([table.loc[~member, summed.columns], summed], ignore_index=True)
     merged = merged.iloc[np.argsort(np.concatenate([others, first]), kind="stable")]
-    merged_metrics = metrics(merged.reset_index(drop=True), start, end, _validated=True)
-    merged_metrics = merged_metrics[merged_metrics["area"].isin(conurbations.index)]
-    return merged_metrics.reset_index(drop=True)
+    merged = merged.reset_index(drop=True)
+    return metrics(merged, start, end, _validated=True, _areas=conurbations.index)
 
 
 def _rule(method, match, sectors, hubs, hub_list, hub_min_links) -> str:

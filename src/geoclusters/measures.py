@@ -466,6 +466,7 @@ def metrics(
     *,
     _validated: bool = False,
     _frame: bool = False,
+    _areas: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Per-area counts, LQs and growth of every measure and sector group, in one long table.
 
@@ -503,13 +504,19 @@ def metrics(
     [1.5, 0.5]
     """
     # detectors take the table and its metric_frame at once (_frame=True): made together,
-    # the frame needs no pivot of the long table
-    long, frame = _metrics(counts if _validated else validate_counts(counts), str(start), str(end))
+    # the frame needs no pivot of the long table; _areas keeps the rows of a few areas only
+    valid = counts if _validated else validate_counts(counts)
+    long, frame = _metrics(valid, str(start), str(end), _areas)
     return (long, frame) if _frame else long
 
 
-def _metrics(counts: pd.DataFrame, start: str, end: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _metrics(
+    counts: pd.DataFrame, start: str, end: str, areas: pd.Index | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`metrics` on counts already validated, and its :func:`metric_frame`.
+
+    With ``areas``, the rows of those areas only (the national sums still run
+    over every area).
 
     The plain definition is :func:`location_quotients`, :func:`lq_change` and
     :func:`growth` joined on area, sector and measure and melted; here the
@@ -523,6 +530,10 @@ def _metrics(counts: pd.DataFrame, start: str, end: str) -> tuple[pd.DataFrame, 
         raise InputError(
             "periods not in the table", rows=absent, fix=f"the table has periods {sorted(periods)}"
         )
+    totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
+    if areas is not None:
+        lq = lq[lq["area"].isin(areas)].reset_index(drop=True)
+        totals = totals[totals["area"].isin(areas)]
     pair, pairs = key_codes(lq, ["area", "sector", "measure"])
     period = lq["period"].astype(str)
     value = lq["value"].to_numpy(dtype=float)
@@ -535,7 +546,6 @@ def _metrics(counts: pd.DataFrame, start: str, end: str) -> tuple[pd.DataFrame, 
     lq_start, count_start = wide[:, 3], wide[:, 1]
     wide[:, 4] = wide[:, 2] / np.where(lq_start > 0, lq_start, np.nan) - 1
     wide[:, 5] = wide[:, 0] / np.where(count_start > 0, count_start, np.nan) - 1
-    totals = counts[(counts["sector"] == TOTAL) & (counts["period"] == end)]
     # one entity per (area, measure, group): the pairs with six metrics, the totals with one
     first = _first_rows(pair)
     entities = {
