@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 import geoclusters as gc
+from geoclusters._accounting import Ledger
 from geoclusters.counts import COLUMNS, parse_values
 from geoclusters.errors import InputError
 
@@ -128,6 +129,71 @@ def test_bad_counts_name_their_rows(frame, message, rows):
     with pytest.raises(InputError, match=message) as caught:
         gc.validate_counts(frame)
     assert list(caught.value.rows) == rows
+
+
+def _plain_canonical(frame: pd.DataFrame) -> pd.DataFrame:
+    """validate_counts by its definition: keys as stripped text, sorted by key."""
+    out = frame.copy()
+    for column in ["area", "sector", "period", "measure"]:
+        out[column] = out[column].map(lambda v: str(int(v)) if isinstance(v, float) else str(v))
+        out[column] = out[column].str.strip()
+    out["value"] = out["value"].astype(float)
+    out = out[COLUMNS].astype({c: str for c in ["area", "sector", "period", "measure"]})
+    return out.sort_values(["area", "sector", "period", "measure"], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def test_validation_sorts_and_strips_keys_as_the_plain_definition():
+    # keys by code, not text: padded labels, numbers, accents, case and an order
+    # that is not the input's must come out as a sort of the stripped text would
+    frame = pd.DataFrame(
+        {
+            "area": ["b", " a", "É", "B", "a ", "10", "9", "b", "É", "B", "10", "9"],
+            "sector": [*"xxxx", "_total", "x", "x", "_total", "_total", " _total", *["_total"] * 2],
+            "period": [2015.0] * 12,
+            "measure": ["jobs"] * 12,
+            "value": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+            "status": "ok",
+            "rounded_to": 1,
+        }
+    )
+    ledger = Ledger()
+    got = gc.validate_counts(frame, ledger=ledger)
+    pd.testing.assert_frame_equal(got, _plain_canonical(frame), check_dtype=False)
+    assert got["area"].tolist() == ["10", "10", "9", "9", "B", "B", "a", "a", "b", "b", "É", "É"]
+    assert "stripped surrounding spaces from 3 codes or labels" in ledger.accounts[0].repairs
+
+
+def test_keys_equal_once_stripped_are_duplicates_named_by_row():
+    frame = pd.DataFrame(
+        {
+            "area": ["A", "B", " A", "C"],
+            "sector": "x",
+            "period": "1",
+            "measure": "m",
+            "value": [1.0, 2.0, 3.0, 4.0],
+        },
+        index=[10, 11, 12, 13],
+    )
+    with pytest.raises(InputError, match="more than once") as caught:
+        gc.validate_counts(frame)
+    assert list(caught.value.rows) == [10, 12]
+
+
+def test_sector_above_total_is_found_by_area_period_and_measure():
+    frame = pd.DataFrame(
+        {
+            "area": ["A", "A", "B", "B", "A", "A"],
+            "sector": ["x", "_total", "x", "_total", "x", "_total"],
+            "period": ["1", "1", "1", "1", "2", "2"],
+            "measure": "m",
+            "value": [5.0, 10.0, 4.0, 3.0, 9.0, 9.0],
+        }
+    )
+    with pytest.raises(InputError, match=r"4 > 3 in B, 1, m") as caught:
+        gc.validate_counts(frame)
+    assert list(caught.value.rows) == [2]
 
 
 def test_area_codes_must_match_both_ways():

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import geoclusters as gc
 from geoclusters.errors import InputError
-from geoclusters.measures import METRICS, area_profile, metrics, prepare
+from geoclusters.measures import METRICS, area_profile, metric_frame, metrics, prepare
 
 
 def _table(rows):
@@ -209,3 +209,74 @@ def test_prepare_with_nesta_groups_and_profile_columns():
     assert row[row["measure"] == "businesses"]["value"].item() == pytest.approx(
         raw["value"].sum() / 4
     )
+
+
+def _plain_metrics(counts, start, end):
+    """metrics by its definition: LQs, LQ change and growth joined and melted."""
+    lq = gc.location_quotients(counts[counts["period"].isin([start, end])])
+    changed = gc.lq_change(lq, start, end).merge(
+        gc.growth(lq, start, end), on=["area", "sector", "measure"]
+    )
+    named = changed.rename(
+        columns={"value_end": "count", "value_start": "count_start", "lq_end": "lq"}
+    )
+    long = named.melt(
+        id_vars=["area", "measure", "sector"], value_vars=list(METRICS[:-1]), var_name="metric"
+    ).rename(columns={"sector": "group"})
+    totals = counts[(counts["sector"] == "_total") & (counts["period"] == end)]
+    totals = totals[["area", "measure", "value"]].assign(group="_total", metric="total")
+    table = pd.concat([long, totals], ignore_index=True)
+    table["metric"] = pd.Categorical(table["metric"], categories=list(METRICS), ordered=True)
+    table["value"] = table["value"].astype(float)
+    table = table[["area", "measure", "group", "metric", "value"]]
+    return table.sort_values(["area", "measure", "group", "metric"]).reset_index(drop=True)
+
+
+def test_metrics_by_codes_equal_the_plain_definition():
+    # unsorted rows, two measures, a suppressed cell, a zero total, a zero first
+    # count, a sector missing from the first period, a period that is not compared
+    rows = []
+    for area, base in (("b", 1.0), ("a", 2.0), ("C", 3.0), ("10", 0.5)):
+        for measure in ("jobs", "businesses"):
+            for period, grow in (("2015", 1.0), ("2010", 0.8), ("2012", 0.9)):
+                total = 100.0 * base * grow
+                rows += [
+                    (area, "film", period, measure, round(total * 0.2)),
+                    (area, "music", period, measure, round(total * 0.1 * base)),
+                    (area, "_total", period, measure, total),
+                ]
+                if period != "2010":
+                    rows.append((area, "games", period, measure, 3.0 * base))
+    counts = _table(rows).sample(frac=1, random_state=0)
+    counts.loc[(counts["area"] == "a") & (counts["sector"] == "film"), "value"] = np.nan
+    counts.loc[(counts["area"] == "C") & (counts["period"] == "2010"), "value"] = 0.0
+    counts.loc[(counts["area"] == "10") & (counts["sector"] == "music"), "value"] = 0.0
+    counts = gc.validate_counts(counts)
+    got = metrics(counts, "2010", "2015")
+    want = _plain_metrics(counts, "2010", "2015")
+    pd.testing.assert_frame_equal(got, want, check_dtype=False, check_exact=True)
+    assert got["value"].notna().sum() > got["value"].isna().sum() > 0
+    # the detectors' frame, made with the table, is its pivot
+    long, frame = metrics(counts, "2010", "2015", _frame=True)
+    pd.testing.assert_frame_equal(long, got)
+    pd.testing.assert_frame_equal(frame, metric_frame(got), check_exact=True)
+
+
+def test_metric_frame_by_codes_equals_the_pivot():
+    table = pd.DataFrame(
+        {
+            "area": ["b", "b", "a", "a", "b", "C"],
+            "measure": ["jobs", "jobs", "jobs", "jobs", "units", "jobs"],
+            "group": ["film", "film", "film", "music", "film", "film"],
+            "metric": ["lq", "count", "growth", "lq", "total", "other"],
+            "value": [2.0, 5.0, 0.5, 1.5, 9.0, 4.0],
+        }
+    )
+    rows = table[table["metric"] != "total"]
+    want = rows.set_index(["area", "measure", "group", "metric"])["value"].unstack("metric")
+    want = want.reindex(columns=list(METRICS[:-1]))
+    want.columns.name = None
+    got = metric_frame(table)
+    pd.testing.assert_frame_equal(got, want.reset_index(), check_dtype=False, check_exact=True)
+    with pytest.raises(ValueError, match="duplicate"):
+        metric_frame(pd.concat([table, table.iloc[:1]]))

@@ -390,7 +390,7 @@ def link_table(
     names = _names(selections)
     specialisms = _specialisms(selections)
     pairs = _neighbour_pairs(graph, codes)
-    profiles = None if counts is None else _profiles(counts, detection, periods, _validated)
+    profiles = None if counts is None else _profiles(counts, detection, periods, _validated, codes)
     commuting = None if flows is None else _pair_flows(flows, pairs)
 
     records = []
@@ -512,8 +512,14 @@ def _neighbour_pairs(graph, codes: pd.Index) -> list[tuple[str, str]]:
     return sorted(pairs)
 
 
-def _profiles(counts: pd.DataFrame, detection, periods, validated: bool) -> pd.DataFrame:
-    """Log LQs of every area over every measure and group, second period."""
+def _profiles(
+    counts: pd.DataFrame, detection, periods, validated: bool, codes: pd.Index
+) -> pd.DataFrame:
+    """Log LQs of the areas ``codes`` over every measure and group, second period.
+
+    The LQs are of every area (the national sums need them all); only the
+    cluster areas' profiles are compared, so only theirs are kept.
+    """
     if periods is not None:
         start, end = (str(p) for p in periods)
     elif detection is not None:
@@ -525,7 +531,7 @@ def _profiles(counts: pd.DataFrame, detection, periods, validated: bool) -> pd.D
         )
     if not validated:
         counts = validate_counts(counts)
-    if end not in set(counts["period"]):
+    if end not in set(counts["period"].unique()):
         if detection is None:
             raise InputError(
                 f"the counts have no period {end!r}: they are raw, and a selections table does "
@@ -540,7 +546,7 @@ def _profiles(counts: pd.DataFrame, detection, periods, validated: bool) -> pd.D
             _validated=True,
         )
     lq = location_quotients(counts[counts["period"] == end], _validated=True)
-    lq = lq[lq["sector"] != TOTAL]
+    lq = lq[(lq["sector"] != TOTAL) & lq["area"].isin(codes)]
     wide = lq.pivot_table(index="area", columns=["measure", "sector"], values="lq", dropna=False)
     return np.log(wide.clip(lower=LQ_FLOOR))
 

@@ -65,6 +65,46 @@ def parse_values(raw: pd.Series) -> tuple[pd.Series, pd.Series]:
     return values.astype(float), status
 
 
+def combined_codes(codes: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """One integer per row that orders and groups rows as the tuple of ``codes`` does.
+
+    Parameters
+    ----------
+    codes : list of numpy.ndarray
+        Non-negative integer codes of each key column, row-aligned.
+    sizes : list of int
+        How many codes each column has (its largest code plus one, at least).
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Equal where every code is equal, and ordered as the tuples are.
+    """
+    key = codes[0].astype(np.int64)
+    bound = max(sizes[0], 1)
+    for more, size in zip(codes[1:], sizes[1:], strict=True):
+        size = max(size, 1)
+        if bound * size >= 2**62:
+            # renumbering the keys seen, in order, keeps the product in range
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            bound = int(key.max()) + 1
+        key = key * size + more
+        bound *= size
+    return key
+
+
+def key_codes(frame: pd.DataFrame, columns: list[str]) -> tuple[np.ndarray, int]:
+    """Integer codes of the rows' combinations of ``columns``, and how many there are.
+
+    Grouping on these is grouping on the columns, without hashing text again
+    for every operation.
+    """
+    factorised = [pd.factorize(frame[c], use_na_sentinel=False) for c in columns]
+    key = combined_codes([c for c, _ in factorised], [len(u) for _, u in factorised])
+    codes, uniques = pd.factorize(key)
+    return codes, len(uniques)
+
+
 def code_hint(unmatched: pd.Index, other: pd.Index) -> str:
     """Name the usual cause of codes that do not match: lost leading zeros, or case."""
     padded = {o.lstrip("0"): o for o in map(str, other) if o.isdigit() and o.startswith("0")}

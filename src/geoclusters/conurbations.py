@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import shapely
 
@@ -48,6 +49,7 @@ from ._linkage import (
     read_census_flows,
 )
 from ._results import FrameForwarding, deprecated_order, html_table, is_selections
+from ._tidy import key_codes
 from .counts import TOTAL, sum_counts, validate_counts
 from .detect import Detection, selections_of
 from .errors import InputError, check_choice
@@ -344,7 +346,7 @@ def merge_conurbations(
         resolution=resolution,
         seed=seed,
     )
-    size = _sizes(areas, table, end)
+    size = _sizes(areas, table, end, cluster_codes)
     members_of = [
         sorted(rows.index) for _, rows in partition[partition["conurbation"] != ""].groupby("group")
     ]
@@ -555,18 +557,18 @@ def _prepared(counts, detections, periods, groups) -> tuple[pd.DataFrame, str, s
         start, end = next(iter(spans))
     else:
         start, end = (str(p) for p in periods)
-    if {start, end} <= set(counts["period"]):
+    if {start, end} <= set(counts["period"].unique()):
         return counts, start, end
     spec = periods if isinstance(periods, Mapping) else params.get("periods")
     scheme = groups if groups is not None else params.get("groups", "nesta2016")
     return prepare(counts, scheme, spec, _validated=True)
 
 
-def _sizes(areas, table, end) -> dict[str, float]:
-    """Second-period total of the cluster groups, to order members largest first."""
+def _sizes(areas, table, end, codes) -> dict[str, float]:
+    """Second-period total of the cluster groups of the areas ``codes``, to order members."""
     if table is None:
         return {code: float(shapely.area(g)) for code, g in areas.geometry.items()}
-    rows = table[(table["period"] == end) & (table["sector"] != TOTAL)]
+    rows = table[(table["period"] == end) & (table["sector"] != TOTAL) & table["area"].isin(codes)]
     return rows.groupby("area")["value"].sum().to_dict()
 
 
@@ -576,12 +578,21 @@ def _merged_metrics(conurbations, table, start, end) -> pd.DataFrame:
         relabel.update(dict.fromkeys(members.split(";"), conurbation_id))
     if not relabel:
         return pd.DataFrame({c: pd.Series(dtype=t) for c, t in METRICS_DTYPES.items()})
-    # the other areas stay in, so that national sums (the LQ denominators) are unchanged
-    merged = table.assign(area=table["area"].map(relabel).fillna(table["area"]))
-    summed = sum_counts(merged, ["area", "sector", "period", "measure"])
-    merged_metrics = metrics(summed, start, end, _validated=True)
-    merged_metrics = merged_metrics[merged_metrics["area"].isin(conurbations.index)]
-    return merged_metrics.reset_index(drop=True)
+    # The other areas stay in, so that national sums (the LQ denominators) are
+    # unchanged. Only the members' rows are summed; each sum takes the place of
+    # its first member row, the order a sum over every row would give, so the
+    # national sums add up in the same order to the same last digit.
+    key = ["area", "sector", "period", "measure"]
+    member = table["area"].isin(list(relabel)).to_numpy()
+    members = table[member].assign(area=table.loc[member, "area"].map(relabel))
+    summed = sum_counts(members, key)
+    group, _ = key_codes(members, key)
+    first = np.flatnonzero(member)[np.unique(group, return_index=True)[1]]
+    others = np.flatnonzero(~member)
+    merged = pd.concat([table.loc[~member, summed.columns], summed], ignore_index=True)
+    merged = merged.iloc[np.argsort(np.concatenate([others, first]), kind="stable")]
+    merged = merged.reset_index(drop=True)
+    return metrics(merged, start, end, _validated=True, _areas=conurbations.index)
 
 
 def _rule(method, match, sectors, hubs, hub_list, hub_min_links) -> str:

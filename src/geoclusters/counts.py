@@ -34,7 +34,16 @@ from ._accounting import InputAccount, Ledger, record
 from ._keywords import options_were_positional
 from ._nomis_format import parse_nomis_csv
 from ._readers import check_unique_columns, looks_delimited_by, read_table, source_name
-from ._tidy import COLUMNS, KEY, STATUSES, SUPPRESSION_MARKERS, TOTAL, code_hint, parse_values
+from ._tidy import (
+    COLUMNS,
+    KEY,
+    STATUSES,
+    SUPPRESSION_MARKERS,
+    TOTAL,
+    code_hint,
+    combined_codes,
+    parse_values,
+)
 from .errors import CodesError, CountsError, InputError
 
 __all__ = [
@@ -128,16 +137,15 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
             "the counts table has no rows",
             fix="check the file or the filter that produced it: nothing can be measured",
         )
-    out = counts.copy()
+    # no deep copy: the columns replaced below are new arrays, the input is never written to
+    out = counts.copy(deep=False)
     repairs: list[str] = []
-    padded = 0
-    for column in KEY:
-        out[column], changed = _stripped(out[column])
-        padded += changed
+    keys = {column: _Key.of(out[column]) for column in KEY}
+    padded = sum(key.padded for key in keys.values())
     if padded:
         repairs.append(f"stripped surrounding spaces from {padded} codes or labels")
     if "status" in out:
-        out["status"] = _stripped(out["status"])[0]
+        out["status"] = _Key.of(out["status"]).text().astype("string")
     values = out["value"]
     if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
         out["value"] = values.astype(float)
@@ -152,7 +160,9 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
             out["status"] = out["status"].mask(status != "ok", status)
     if "rounded_to" not in out:
         out["rounded_to"] = 1
-    blank_key = out[KEY].isna().any(axis=1) | (out[KEY] == "").any(axis=1)
+    blank_key = np.zeros(len(out), dtype=bool)
+    for key in keys.values():
+        blank_key |= key.blank()
     if blank_key.any():
         raise CodesError(
             "count rows with a blank area, sector, period or measure",
@@ -179,11 +189,18 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
     if silent.any():
         out.loc[silent, "status"] = "missing"
         repairs.append(f"marked {int(silent.sum())} blank values with status 'ok' as 'missing'")
-    duplicated = out.duplicated(KEY, keep=False)
-    if duplicated.any():
+    # one integer per row that sorts as the four keys do: the order of the
+    # result, and duplicates side by side
+    ranked = combined_codes([keys[c].ranks() for c in KEY], [keys[c].size for c in KEY])
+    order = np.argsort(ranked, kind="stable")
+    in_order = ranked[order]
+    repeated = np.zeros(len(out), dtype=bool)
+    repeated[order[1:][in_order[1:] == in_order[:-1]]] = True
+    repeated[order[:-1][in_order[:-1] == in_order[1:]]] = True
+    if repeated.any():
         raise CodesError(
             "the same area, sector, period and measure appears more than once",
-            rows=out.index[duplicated],
+            rows=out.index[repeated],
             fix="aggregate the duplicates (for example with groupby().sum()) or drop them",
         )
     if not allow_negative:
@@ -194,27 +211,65 @@ def _canonical(counts, allow_negative: bool) -> tuple[pd.DataFrame, tuple[str, .
                 rows=out.index[negative],
                 fix="counts of businesses or jobs cannot be negative; correct the source",
             )
-        _check_totals(out)
-    _check_code_lengths(out["sector"])
-    out = out[COLUMNS].astype({c: str for c in KEY})
-    return out.sort_values(KEY, kind="stable").reset_index(drop=True), tuple(repairs)
+        _check_totals(out, keys)
+    _check_code_lengths(pd.Series(keys["sector"].labels, dtype=object))
+    for column in KEY:
+        out[column] = keys[column].text()
+    return out[COLUMNS].take(order).reset_index(drop=True), tuple(repairs)
 
 
-def _stripped(column: pd.Series) -> tuple[pd.Series, int]:
-    """The column as text without surrounding spaces, and how many cells had them.
+class _Key:
+    """A key column as integer codes of its distinct labels, stripped of surrounding spaces.
 
-    Keys repeat (an area has many sectors, a sector many areas), so the work
-    is done once per distinct value, not once per row.
+    Keys repeat (an area has many sectors, a sector many areas), so every
+    check and the sort work on the codes, and text is handled once per
+    distinct value, not once per row.
     """
-    codes, uniques = pd.factorize(column, use_na_sentinel=True)
-    text = pd.Index(uniques, dtype=object).map(_as_text)
-    stripped = text.str.strip()
-    changed = np.flatnonzero(np.asarray(stripped != text))
-    padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
-    missing = codes < 0
-    values = np.full(len(codes), None, dtype=object)
-    values[~missing] = np.asarray(stripped, dtype=object)[codes[~missing]]
-    return pd.Series(values, index=column.index, dtype="string"), padded
+
+    def __init__(self, column: pd.Series, codes: np.ndarray, labels: np.ndarray, padded: int):
+        self.column = column
+        self.codes = codes
+        self.labels = labels
+        self.padded = padded
+
+    @classmethod
+    def of(cls, column: pd.Series) -> _Key:
+        codes, uniques = pd.factorize(column, use_na_sentinel=True)
+        text = pd.Index(uniques, dtype=object).map(_as_text)
+        stripped = text.str.strip()
+        changed = np.flatnonzero(np.asarray(stripped != text))
+        padded = int(np.isin(codes, changed).sum()) if len(changed) else 0
+        # " A" and "A" are one key once stripped
+        merged, labels = pd.factorize(np.asarray(stripped, dtype=object))
+        # a missing key (code -1) stays missing
+        codes = np.append(merged, -1)[codes]
+        return cls(column, codes, np.asarray(labels, dtype=object), padded)
+
+    @property
+    def size(self) -> int:
+        return len(self.labels)
+
+    def blank(self) -> np.ndarray:
+        """Rows with a missing or empty key."""
+        empty = np.append(self.labels == "", True)
+        return empty[self.codes]
+
+    def ranks(self) -> np.ndarray:
+        """Codes renumbered in the sort order of the labels."""
+        rank = np.empty(self.size, dtype=np.int64)
+        rank[np.argsort(self.labels, kind="stable")] = np.arange(self.size)
+        return rank[self.codes]
+
+    def text(self) -> pd.Series:
+        """The stripped column, as text."""
+        if not self.padded and self.column.dtype == _TEXT:
+            return self.column
+        # code -1 (missing) takes the missing label appended last
+        text = pd.Index(np.append(self.labels, None), dtype=_TEXT).take(self.codes)
+        return pd.Series(text, index=self.column.index)
+
+
+_TEXT = pd.api.types.pandas_dtype(str)
 
 
 def _as_text(value) -> str:
@@ -224,35 +279,52 @@ def _as_text(value) -> str:
     return str(value)
 
 
-def _check_totals(out: pd.DataFrame) -> None:
+def _check_totals(out: pd.DataFrame, keys: dict[str, _Key]) -> None:
     """Refuse sector counts above their total.
 
     A total of zero is allowed (an area with no businesses); its location
     quotients are missing, not infinite (see :func:`geoclusters.location_quotients`).
     """
-    is_total = (out["sector"] == TOTAL).to_numpy()
-    if not is_total.any():
+    total_code = np.flatnonzero(keys["sector"].labels == TOTAL)
+    if not len(total_code):
         return
-    totals = out[is_total]
-    key = ["area", "period", "measure"]
-    paired = out.loc[~is_total, [*key, "value", "rounded_to"]].reset_index()
-    paired = paired.merge(
-        totals[[*key, "value", "rounded_to"]], on=key, how="inner", suffixes=("", "_total")
+    is_total = keys["sector"].codes == total_code[0]
+    place = ["area", "period", "measure"]
+    cell, uniques = pd.factorize(
+        combined_codes([keys[c].codes for c in place], [keys[c].size for c in place])
     )
-    bases = paired[["rounded_to", "rounded_to_total"]].astype(float)
+    cells = len(uniques)
+    # keys are unique by now: at most one total per area, period and measure
+    has_total = np.zeros(cells, dtype=bool)
+    has_total[cell[is_total]] = True
+    value = out["value"].to_numpy(dtype=float)
+    rounded = out["rounded_to"].astype(float).to_numpy()
+    total_value = np.full(cells, np.nan)
+    total_value[cell[is_total]] = value[is_total]
+    total_rounded = np.full(cells, np.nan)
+    total_rounded[cell[is_total]] = rounded[is_total]
+    paired = np.flatnonzero(~is_total & has_total[cell])
+    sector_value = value[paired]
+    sector_rounded = rounded[paired]
+    their_total = total_value[cell[paired]]
+    their_rounded = total_rounded[cell[paired]]
     # Independent rounding of a sector and its total (UK Business Counts to
     # 5, BRES to a base that grows with the figure) can put the sector up to
     # half of each base above the total; beyond that it cannot be right.
-    slack = np.where(bases.max(axis=1) > 1, bases.sum(axis=1) / 2, 0.0)
-    slack = slack + 1e-9 * paired["value_total"].abs().fillna(0)
-    above = paired["value"] > paired["value_total"] + slack
+    widest = np.fmax(sector_rounded, their_rounded)
+    both = np.nan_to_num(sector_rounded) + np.nan_to_num(their_rounded)
+    slack = np.where(widest > 1, both / 2, 0.0)
+    slack = slack + 1e-9 * np.nan_to_num(np.abs(their_total))
+    above = sector_value > their_total + slack
     if above.any():
-        worst = paired[above].iloc[0]
+        first = paired[above][0]
         raise CountsError(
             "sector counts above their area's all-industry total (for example "
-            f"{worst['value']:g} > {worst['value_total']:g} in {worst['area']}, "
-            f"{worst['period']}, {worst['measure']})",
-            rows=paired.loc[above, "index"],
+            f"{sector_value[above][0]:g} > {their_total[above][0]:g} in "
+            f"{keys['area'].labels[keys['area'].codes[first]]}, "
+            f"{keys['period'].labels[keys['period'].codes[first]]}, "
+            f"{keys['measure'].labels[keys['measure'].codes[first]]})",
+            rows=out.index[paired[above]],
             fix="check that the total is the all-industry total of the same measure and period "
             "(read_counts(total=...)), and that sectors and totals come from the same source",
         )

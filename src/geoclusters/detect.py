@@ -35,7 +35,7 @@ from ._labels import HOT
 from ._results import FrameForwarding, deprecated_order, html_table, is_selections
 from .counts import check_area_codes, validate_counts
 from .errors import InputError, check_choice
-from .measures import NESTA_2016_PERIODS, metric_frame, metrics, prepare
+from .measures import NESTA_2016_PERIODS, metrics, prepare
 from .provenance import Provenance
 
 SELECTION_COLUMNS = [
@@ -182,8 +182,7 @@ def detect_nesta2016(
     >>> found.selections[["area", "criterion", "rank"]].values.tolist()
     [['A', 'concentration', 1], ['A', 'growth', 1]]
     """
-    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
-    long = metric_frame(table)
+    names, table, long, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
     pieces = []
     for (measure, group), rows in long.groupby(["measure", "group"], sort=True):
         pieces.append(
@@ -280,8 +279,7 @@ def detect_thresholds(
     >>> found.selections[["area", "value", "threshold"]].to_dict("records")
     [{'area': 'A', 'value': 3.0, 'threshold': 2.0}]
     """
-    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
-    long = metric_frame(table)
+    names, table, long, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
     pieces = []
     rules = [("concentration", "lq", lq_min, "count")]
     if lq_change_min is not None:
@@ -391,8 +389,7 @@ def detect_hotspots(
     from .stats import local_g, local_moran
 
     check_choice("statistic", statistic, ("local_moran", "gi_star"))
-    names, table, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
-    long = metric_frame(table)
+    names, table, long, start, end = _inputs(areas, counts, groups, periods, measures, _validated)
     if graph is None:
         graph = contiguity(areas)
     criterion = "concentration" if variable == "lq" else "growth"
@@ -485,7 +482,7 @@ def _names(areas) -> pd.Series:
 
 
 def _inputs(areas, counts, groups, periods, measures, validated):
-    """Every detector's start: area names, the long metrics, the two periods."""
+    """Every detector's start: area names, the long metrics and their frame, the two periods."""
     names = _names(areas)
     if not validated:
         counts = validate_counts(counts)
@@ -502,11 +499,13 @@ def _inputs(areas, counts, groups, periods, measures, validated):
             fix="give counts for every area of the region (at least two)",
         )
     if measures is not None:
-        unknown = sorted(set(measures) - set(table["measure"]))
+        unknown = sorted(set(measures) - set(table["measure"].unique()))
         if unknown:
             raise InputError("measures not in the counts", rows=unknown)
         table = table[table["measure"].isin(list(measures))]
-    return names, metrics(table, start, end, _validated=True), start, end
+    # the metrics a row per area and group too (metric_frame of the long table, made with it)
+    long, wide = metrics(table, start, end, _validated=True, _frame=True)
+    return names, long, wide, start, end
 
 
 def _finish(pieces, names: pd.Series, table, method: str, step: str, counts, **parameters):

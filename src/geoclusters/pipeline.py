@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from ._accounting import InputAccount, Ledger, SetAside
@@ -966,12 +967,12 @@ def _classify(counts: pd.DataFrame, groups):
     """Bring SIC-4 sectors to DCMS sub-sectors and resolve ``groups="auto"``."""
     from .taxonomy import SUBSECTORS, classify_counts
 
-    sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    sectors = _sector_labels(counts)
     if sectors.empty:
         raise InputError("the counts have no sector rows, only totals")
     if _is_sic(counts):
         counts = classify_counts(counts, level="subsector")
-        sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+        sectors = _sector_labels(counts)
     if groups == "auto":
         groups = "nesta2016" if sectors.isin(SUBSECTORS).all() else None
     return counts, groups
@@ -999,7 +1000,7 @@ def _counts_account(counts: pd.DataFrame, groups, periods, repairs) -> InputAcco
     if spec is not None:
         nested = all(isinstance(v, Mapping) for v in spec.values())
         by_measure = {m: (spec.get(m) if nested else spec) for m in counts["measure"].unique()}
-        no_measure = counts["measure"].map(lambda m: by_measure[m] is None)
+        no_measure = counts["measure"].map({m: by_measure[m] is None for m in by_measure})
         allowed = pd.MultiIndex.from_tuples(
             [(m, TOTAL) for m in by_measure]
             + [
@@ -1034,18 +1035,24 @@ def _some(values: pd.Series, shown: int = 5) -> str:
     return ", ".join(distinct[:shown]) + more
 
 
+def _sector_labels(counts: pd.DataFrame) -> pd.Series:
+    """The distinct sector labels, totals left out."""
+    labels = pd.Series(counts["sector"].unique())
+    return labels[labels != TOTAL].reset_index(drop=True)
+
+
 def _is_sic(counts: pd.DataFrame) -> bool:
     """Whether the sectors are SIC-4 codes (then recoded to DCMS sub-sectors)."""
     from .taxonomy import normalise_sic
 
-    sectors = pd.Series(counts.loc[counts["sector"] != TOTAL, "sector"].unique())
+    sectors = _sector_labels(counts)
     return bool(len(sectors)) and bool(normalise_sic(sectors).str.fullmatch(r"\d{4}").all())
 
 
 def _periods(counts: pd.DataFrame, periods):
     if periods is not None:
         return periods
-    present = set(counts["period"])
+    present = set(counts["period"].unique())
     nesta = {str(year) for span in NESTA_2016_PERIODS.values() for year in span}
     if nesta <= present:
         return NESTA_2016_PERIODS
@@ -1058,7 +1065,7 @@ def _periods(counts: pd.DataFrame, periods):
 
 
 def _detect(config: Config, areas, table, graph, client=None) -> Detection:
-    common = {"groups": None, "periods": sorted(set(table["period"])), "_validated": True}
+    common = {"groups": None, "periods": sorted(table["period"].unique()), "_validated": True}
     if config.method == "nesta2016":
         return detect_nesta2016(
             areas, table, quantile=config.quantile, top_n=config.top_n, **common
@@ -1160,7 +1167,9 @@ def _lisa(
             missing="drop",
             **options,
         )
-        label = [normalise_label(v) for v in result.cluster]
+        # a handful of distinct labels over up to millions of areas
+        codes, found = pd.factorize(np.asarray(result.cluster, dtype=object), use_na_sentinel=False)
+        label = np.array([normalise_label(v) for v in found], dtype=object)[codes]
         pieces.append(
             pd.DataFrame(
                 {
