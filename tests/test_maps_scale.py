@@ -83,8 +83,8 @@ def test_typology_above_the_limit_fills_each_type_as_one_shape_without_outlines(
     # the legend still counts every area, and a note says how the map was drawn
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert legend[:4] == ["high concentration (2)", "high growth (2)", "both (4)", "none (8)"]
-    notes = " ".join(t.get_text() for t in ax.texts)
-    assert "16 areas filled by type, without outlines (more than 15)" in notes
+    title = " ".join(ax.get_legend().get_title().get_text().split())
+    assert title == "Cluster type 16 areas filled by type, without outlines (more than 15)"
     # the conurbation is outlined and named as on any map
     assert [c for c in ax.collections if c.get_gid() == "conurbations"]
     assert [t for t in ax.texts if t.get_text().startswith("Area 00")]
@@ -94,7 +94,7 @@ def test_typology_above_the_limit_fills_each_type_as_one_shape_without_outlines(
     shapes = areas_collection(fig.axes[0])
     assert len(shapes.get_paths()) == 16
     assert min(shapes.get_linewidths()) > 0
-    assert "without outlines" not in " ".join(t.get_text() for t in fig.axes[0].texts)
+    assert fig.axes[0].get_legend().get_title().get_text() == "Cluster type"
 
 
 def test_holes_stay_holes_and_neighbours_leave_no_seam():
@@ -161,12 +161,16 @@ def test_lisa_maps_above_the_limit():
     colours = {maps.LISA_COLOURS[k] for k in ("High-High", "Low-High", "not significant")}
     assert {to_hex(f) for f in shapes.get_facecolors()} == colours
     legend = fig.legends[0]
-    assert "16 areas filled by label" in legend.get_title().get_text()
+    title = " ".join(legend.get_title().get_text().split())
+    assert title == (
+        "areas over all panels 16 areas filled by label, without outlines (more than 10)"
+    )
     assert "High-High (2)" in [t.get_text() for t in legend.get_texts()]
 
     fig = maps.lisa_map(areas, "lisa_businesses_content", detail_limit=10)
     assert len(areas_collection(fig.axes[0]).get_paths()) == 3
-    assert "16 areas filled by label" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    title = " ".join(fig.axes[0].get_legend().get_title().get_text().split())
+    assert title == "16 areas filled by label, without outlines (more than 10)"
 
 
 @pytest.mark.parametrize("bad", [-1, True, 2.5, "many"])
@@ -313,13 +317,3 @@ def test_drawing_maps_does_not_import_mapclassify(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     assert (tmp_path / "map.html").exists() and (tmp_path / "map.png").exists()
-
-
-def test_static_note_sits_with_the_crs_note():
-    areas = grid_areas()
-    fig = maps.typology_map(areas, detail_limit=0)
-    note = [t for t in fig.axes[0].texts if t.get_text().startswith("North up")]
-    assert len(note) == 1
-    assert note[0].get_text().splitlines()[1] == (
-        "16 areas filled by type, without outlines (more than 0)"
-    )

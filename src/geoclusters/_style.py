@@ -177,13 +177,12 @@ def _metres_per_unit(crs: Any) -> float | None:
         return None
 
 
-def cartography(ax: Any, areas: Any, *, note: bool = True, caption: str | None = None) -> None:
+def cartography(ax: Any, areas: Any, *, note: bool = True) -> None:
     """A scale bar (projected CRS only), a north arrow and the CRS note.
 
     The scale bar sits at the lower right and the arrow at the upper left:
     on a map of Great Britain both corners are sea, and elsewhere they are
-    the corners a reader looks at last. ``caption`` is a line under the note
-    (how a large map was drawn).
+    the corners a reader looks at last.
     """
     metres = _metres_per_unit(areas.crs)
     scaled = False
@@ -228,7 +227,7 @@ def cartography(ax: Any, areas: Any, *, note: bool = True, caption: str | None =
         ax.text(
             0.0,
             0.0,
-            _crs_note(areas, scaled) + (f"\n{caption}" if caption else ""),
+            _crs_note(areas, scaled),
             transform=ax.transAxes,
             fontsize=7,
             color="#555555",

@@ -226,8 +226,8 @@ def _draw_areas(
     detail_limit: int,
     linewidth: float = 0.3,
     rings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> bool:
-    """Fill the areas with their colours; True when drawn for scale (no outlines).
+) -> None:
+    """Fill the areas with their colours, outlined up to ``detail_limit`` areas.
 
     Up to ``detail_limit`` areas: one patch per area with its outline
     (geopandas). Above: one compound path per colour, without outlines, which
@@ -239,7 +239,7 @@ def _draw_areas(
     if len(areas) <= detail_limit:
         areas.plot(ax=ax, color=list(colours), edgecolor=_EDGE, linewidth=linewidth)
         ax.collections[-1].set_gid("areas")
-        return False
+        return
     from matplotlib.collections import PathCollection
     from matplotlib.path import Path as _Path
 
@@ -256,11 +256,11 @@ def _draw_areas(
         paths, facecolors=faces, edgecolors="none", linewidths=0, gid="areas", rasterized=True
     )
     ax.add_collection(shapes, autolim=False)
+    # the data limits and margins geopandas gives a map, without its walk over the paths
     minx, miny, maxx, maxy = areas.total_bounds
-    ax.set_xlim(minx, maxx)
-    ax.set_ylim(miny, maxy)
+    ax.update_datalim([(minx, miny), (maxx, maxy)])
+    ax.autoscale_view()
     ax.set_aspect(_aspect(areas))
-    return True
 
 
 def _aspect(areas: gpd.GeoDataFrame) -> float | str:
@@ -271,8 +271,16 @@ def _aspect(areas: gpd.GeoDataFrame) -> float | str:
     return "equal"
 
 
-def _scale_caption(n: int, detail_limit: int, what: str = "type") -> str:
-    return f"{n:,} areas filled by {what}, without outlines (more than {detail_limit:,})"
+def _legend_title(title: str, n: int, detail_limit: int, what: str) -> str:
+    """A legend's title, and how a map of more than ``detail_limit`` areas was drawn.
+
+    The note goes with the legend, outside the data, where it is read with
+    the colours it qualifies.
+    """
+    if n <= detail_limit:
+        return title
+    note = f"{n:,} areas filled by {what}, without outlines (more than {detail_limit:,})"
+    return f"{title}\n" + textwrap.fill(note, 30) if title else textwrap.fill(note, 30)
 
 
 def _resolve_extent(
@@ -459,7 +467,7 @@ def typology_map(
 
     colours = types.map(TYPE_COLOURS)
     shown = _in_view(areas, box, detail_limit)
-    scaled = _draw_areas(ax, shown, colours[shown.index].tolist(), detail_limit=detail_limit)
+    _draw_areas(ax, shown, colours[shown.index].tolist(), detail_limit=detail_limit)
 
     counts = types.value_counts()
     handles = [
@@ -485,7 +493,7 @@ def typology_map(
     ax.set_title(titled(title or "Industry cluster typology", is_synthetic(areas)))
     legend = ax.legend(
         handles=handles,
-        title="Cluster type",
+        title=_legend_title("Cluster type", len(shown), detail_limit, "type"),
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         borderaxespad=0.0,
@@ -493,7 +501,7 @@ def typology_map(
         fontsize=8,
         title_fontsize=9,
     )
-    cartography(ax, areas, caption=_scale_caption(len(shown), detail_limit) if scaled else None)
+    cartography(ax, areas)
 
     inner = _inset(ax, areas, colours, drawn, zoom, detail_limit) if zoom is not None else None
 
@@ -887,20 +895,21 @@ def _draw_labels(
     """One LISA cluster map of normalised ``labels`` on ``ax`` (see :func:`lisa_map`)."""
     palette = _palette(labels)
     colours = labels.map(palette).fillna(_NO_DATA_COLOUR).tolist()
-    scaled = _draw_areas(ax, areas, colours, detail_limit=detail_limit, rings=rings)
+    _draw_areas(ax, areas, colours, detail_limit=detail_limit, rings=rings)
     ax.set_axis_off()
     ax.set_title(title, fontsize=10)
     if legend:
         ax.legend(
             handles=_label_handles(labels, palette),
+            title=_legend_title("", len(areas), detail_limit, "label") or None,
+            title_fontsize=7,
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             borderaxespad=0.0,
             frameon=False,
             fontsize=7,
         )
-    caption = _scale_caption(len(areas), detail_limit, "label") if scaled else None
-    cartography(ax, areas, note=legend, caption=caption)
+    cartography(ax, areas, note=legend)
 
 
 def lisa_maps(
@@ -1011,12 +1020,7 @@ def lisa_maps(
         loc="outside right upper",
         frameon=False,
         fontsize=8,
-        title="areas over all panels"
-        + (
-            f"\n({textwrap.fill(_scale_caption(len(shown), detail_limit, 'label'), 30)})"
-            if scaled
-            else ""
-        ),
+        title=_legend_title("areas over all panels", len(shown), detail_limit, "label"),
         title_fontsize=8,
     )
     fig.suptitle(
