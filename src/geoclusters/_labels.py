@@ -36,3 +36,17 @@ def normalise_label(label: object) -> object:
     if label is None or (isinstance(label, float) and label != label):
         return NO_DATA
     return ALIASES.get(label, label) if isinstance(label, str) else label
+
+
+def normalise_labels(labels):
+    """:func:`normalise_label` of every value of a Series, keeping its index.
+
+    Each distinct value is normalised once, so a million areas with a handful
+    of labels cost a factorisation, not a million Python calls.
+    """
+    import numpy as np
+    import pandas as pd
+
+    codes, uniques = pd.factorize(labels, use_na_sentinel=True)
+    known = np.array([normalise_label(u) for u in uniques] + [NO_DATA], dtype=object)
+    return pd.Series(known[codes], index=labels.index, name=labels.name, dtype=object)

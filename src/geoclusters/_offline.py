@@ -56,7 +56,7 @@ ASSETS: Mapping[str, str] = {
     "leaflet.awesome-markers.css": "leaflet.awesome-markers-2.0.2/leaflet.awesome-markers.css",
     "https://cdn.jsdelivr.net/gh/python-visualization/folium/folium/templates/"
     "leaflet.awesome.rotate.min.css": "folium-0.20.0/leaflet.awesome.rotate.css",
-    # geopandas.explore: the draggable categorical legend
+    # the draggable categorical legend of geopandas.explore, which maps._legend copies
     "https://code.jquery.com/ui/1.12.1/jquery-ui.js": "jquery-ui-1.12.1/jquery-ui.min.js",
     # branca.colormap: continuous legends
     "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js": "d3-3.5.5/d3.min.js",

@@ -32,7 +32,9 @@ FORMATS: dict[str, tuple[str | None, str]] = {
 }
 """Vector formats of the polygon outputs: name → (GDAL driver, file suffix)."""
 
-MAPS_EXTRA = ("matplotlib", "mapclassify", "folium", "matplotlib_scalebar")
+# mapclassify (still in the extra, for geopandas' own plotting) is not checked: the
+# maps never import it, and importing it to check costs seconds of numba compilation
+MAPS_EXTRA = ("matplotlib", "folium", "matplotlib_scalebar")
 MAPS_INSTALL = 'pip install "geoclusters[maps]"'
 RUN_MARKER = "provenance.json"
 RENAMED = "renamed"

@@ -2,11 +2,20 @@
 
 Static maps are drawn on the Agg backend and returned as
 :class:`matplotlib.figure.Figure` objects, so they work on servers without a
-display and never touch pyplot's global state. The interactive map goes through
-:meth:`geopandas.GeoDataFrame.explore` (folium/Leaflet).
+display and never touch pyplot's global state. The interactive map is built
+with folium (Leaflet) layers directly, not through
+:meth:`geopandas.GeoDataFrame.explore`, which imports mapclassify (seconds of
+numba compilation in a new process) even when nothing is classified.
 
 matplotlib and folium are the ``maps`` extra: they are imported inside the
 functions, so ``import geoclusters`` does not need them.
+
+Maps of many areas (more than :data:`DETAIL_LIMIT`, 20,000 by default; the
+``detail_limit`` keyword of every map) are drawn for their size: the static
+maps fill the areas of each class as one shape, without outlines, rasterised
+in SVG and PDF; the interactive map embeds only the cluster areas, merged by
+type and simplified to the map's pixel size, and says so on the map. Every
+area stays in the tables.
 
 The inputs are the pipeline's outputs:
 
@@ -47,6 +56,7 @@ from ._labels import (
     NOT_SIGNIFICANT,
     QUADRANT_LABELS,
     normalise_label,
+    normalise_labels,
 )
 from ._style import (
     CLUSTER_TYPES,
@@ -78,6 +88,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "CLUSTER_TYPES",
+    "DETAIL_LIMIT",
     "LISA_COLOURS",
     "NOT_CLUSTERS",
     "SYNTHETIC_LABEL",
@@ -93,6 +104,11 @@ __all__ = [
 _NO_DATA_COLOUR = NO_DATA_COLOUR
 _EDGE = "#8c8c8c"
 _OUTLINE = "#222222"
+
+#: Above this many areas the maps are drawn for their size (see the module notes):
+#: at 20,000 areas a national map gives each area a few pixels, where outlines
+#: are a grey haze and a browser struggles with one polygon and popup per area.
+DETAIL_LIMIT = 20_000
 
 # --------------------------------------------------------------------------- helpers
 
@@ -143,6 +159,128 @@ def _map_figsize(bounds: Sequence[float]) -> tuple[float, float]:
     minx, miny, maxx, maxy = bounds
     aspect = (maxy - miny) / (maxx - minx) if maxx > minx else 1.0
     return (10.0, float(np.clip(7.0 * aspect, 4.5, 12.0)))
+
+
+def _check_limit(detail_limit: Any) -> int:
+    if isinstance(detail_limit, bool) or not isinstance(detail_limit, int | np.integer):
+        raise InputError(
+            f"detail_limit={detail_limit!r} is not a number of areas",
+            fix=f"pass a whole number, e.g. {DETAIL_LIMIT} (the default)",
+        )
+    if detail_limit < 0:
+        raise InputError(f"detail_limit={detail_limit} is negative", fix="pass 0 or more")
+    return int(detail_limit)
+
+
+def _rings(geometry: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ring of every area as one vertex array: vertices, Path codes, area of each vertex.
+
+    Exteriors run anticlockwise and holes clockwise, so that in a compound
+    path (filled by the non-zero winding rule) the edge two neighbours share
+    cancels out: the fill has no seam between areas of one class, and holes
+    stay holes. Missing and empty geometries have no rings.
+    """
+    import shapely
+    from matplotlib.path import Path as _Path
+
+    geometry = np.asarray(geometry, dtype=object)
+    present = np.flatnonzero(~(shapely.is_missing(geometry) | shapely.is_empty(geometry)))
+    if not len(present):
+        return np.empty((0, 2)), np.empty(0, dtype=_Path.code_type), np.empty(0, dtype=int)
+    # one pass in GEOS's C code: coordinates and the offsets of rings, parts and areas
+    kind, xy, offsets = shapely.to_ragged_array(geometry[present], include_z=False)
+    ring_start = offsets[0]
+    if kind == shapely.GeometryType.POLYGON:
+        part_rings, area_parts = offsets[1], np.arange(len(present) + 1)
+    else:
+        part_rings, area_parts = offsets[1], offsets[2]
+    counts = np.diff(ring_start)
+    starts = ring_start[:-1]
+    ring_part = np.repeat(np.arange(len(part_rings) - 1), np.diff(part_rings))
+    part_area = np.repeat(present, np.diff(area_parts))
+    exterior = np.zeros(len(counts), dtype=bool)
+    exterior[part_rings[:-1][np.diff(part_rings) > 0]] = True
+    ring_of = np.repeat(np.arange(len(counts)), counts)
+    # signed area (shoelace), from each ring's first vertex so large coordinates keep precision
+    local = xy - xy[starts][ring_of]
+    cross = local[:-1, 0] * local[1:, 1] - local[1:, 0] * local[:-1, 1]
+    cross = np.append(cross, 0.0)
+    cross[starts + counts - 1] = 0.0  # the last vertex closes its ring: no pair with the next
+    anticlockwise = np.add.reduceat(cross, starts) > 0 if len(starts) else np.array([], bool)
+    flip = exterior != anticlockwise
+    if flip.any():
+        position = np.arange(len(xy))
+        turned = 2 * starts[ring_of] + counts[ring_of] - 1 - position
+        xy = xy[np.where(flip[ring_of], turned, position)]
+    codes = np.full(len(xy), _Path.LINETO, dtype=_Path.code_type)
+    codes[starts] = _Path.MOVETO
+    codes[starts + counts - 1] = _Path.CLOSEPOLY
+    return xy, codes, part_area[ring_part[ring_of]]
+
+
+def _draw_areas(
+    ax: Axes,
+    areas: gpd.GeoDataFrame,
+    colours: Sequence[str],
+    *,
+    detail_limit: int,
+    linewidth: float = 0.3,
+    rings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """Fill the areas with their colours, outlined up to ``detail_limit`` areas.
+
+    Up to ``detail_limit`` areas: one patch per area with its outline
+    (geopandas). Above: one compound path per colour, without outlines, which
+    looks the same as the areas of a class dissolved, costs no union, and
+    draws a million areas in seconds; it is rasterised in SVG and PDF, where
+    a million vector shapes would make a file no viewer opens. ``rings`` are
+    the areas' :func:`_rings`, when several maps of the same areas share them.
+    """
+    if len(areas) <= detail_limit:
+        areas.plot(ax=ax, color=list(colours), edgecolor=_EDGE, linewidth=linewidth)
+        ax.collections[-1].set_gid("areas")
+        return
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path as _Path
+
+    xy, codes, area_of = rings if rings is not None else _rings(areas.geometry.to_numpy())
+    keys, class_of = np.unique(np.asarray(colours, dtype=object).astype(str), return_inverse=True)
+    vertex_class = class_of[area_of]
+    paths, faces = [], []
+    for k, colour in enumerate(keys):
+        chosen = vertex_class == k
+        if chosen.any():
+            paths.append(_Path(xy[chosen], codes[chosen]))
+            faces.append(colour)
+    shapes = PathCollection(
+        paths, facecolors=faces, edgecolors="none", linewidths=0, gid="areas", rasterized=True
+    )
+    ax.add_collection(shapes, autolim=False)
+    # the data limits and margins geopandas gives a map, without its walk over the paths
+    minx, miny, maxx, maxy = areas.total_bounds
+    ax.update_datalim([(minx, miny), (maxx, maxy)])
+    ax.autoscale_view()
+    ax.set_aspect(_aspect(areas))
+
+
+def _aspect(areas: gpd.GeoDataFrame) -> float | str:
+    """The aspect geopandas gives a map: equal, or 1 / cos(latitude) in degrees."""
+    if areas.crs is not None and areas.crs.is_geographic:
+        miny, maxy = areas.total_bounds[[1, 3]]
+        return 1.0 / math.cos(math.radians((miny + maxy) / 2))
+    return "equal"
+
+
+def _legend_title(title: str, n: int, detail_limit: int, what: str) -> str:
+    """A legend's title, and how a map of more than ``detail_limit`` areas was drawn.
+
+    The note goes with the legend, outside the data, where it is read with
+    the colours it qualifies.
+    """
+    if n <= detail_limit:
+        return title
+    note = f"{n:,} areas filled by {what}, without outlines (more than {detail_limit:,})"
+    return f"{title}\n" + textwrap.fill(note, 30) if title else textwrap.fill(note, 30)
 
 
 def _resolve_extent(
@@ -254,6 +392,7 @@ def typology_map(
     extent: Sequence[float] | Iterable[str] | None = None,
     inset: Sequence[float] | Iterable[str] | None = None,
     label_areas: bool = False,
+    detail_limit: int = DETAIL_LIMIT,
 ) -> Figure:
     """Map the cluster typology, with conurbations outlined and labelled.
 
@@ -287,15 +426,22 @@ def typology_map(
     label_areas : bool, default False
         Name the areas in view (when at most 40 are): for a zoomed map
         (``extent``), where names help and fit.
+    detail_limit : int, default :data:`DETAIL_LIMIT` (20,000)
+        Above this many areas in view, each type's areas are filled as one
+        shape, without outlines (a note under the map says so), and
+        rasterised in SVG and PDF. A zoomed map (``extent``) counts only the
+        areas in its box, so a detail of a million-area map keeps its outlines.
 
     Returns
     -------
     matplotlib.figure.Figure
         The areas are one ``PatchCollection`` with ``gid="areas"`` (face colours
-        in row order); the outlines have ``gid="conurbations"``; the scale bar
+        in row order; above ``detail_limit``, one compound path and colour per
+        type drawn); the outlines have ``gid="conurbations"``; the scale bar
         ``gid="scale_bar"``, the north arrow ``gid="north_arrow"`` and the inset
         axes ``gid="inset"``. The legend lists the four types with their
-        counts, and "conurbation" when any is drawn.
+        counts (of every area, in view or not), and "conurbation" when any is
+        drawn.
 
     Examples
     --------
@@ -314,13 +460,14 @@ def typology_map(
 
     _require_geoframe(areas, "areas", ["cluster_type"])
     types = _check_types(areas)
+    detail_limit = _check_limit(detail_limit)
     box = _resolve_extent(areas, extent)
     zoom = _resolve_extent(areas, inset)
     fig, ax = _new_axes(ax, _map_figsize(box or areas.total_bounds))
 
-    colours = types.map(TYPE_COLOURS).tolist()
-    areas.plot(ax=ax, color=colours, edgecolor=_EDGE, linewidth=0.3)
-    ax.collections[-1].set_gid("areas")
+    colours = types.map(TYPE_COLOURS)
+    shown = _in_view(areas, box, detail_limit)
+    _draw_areas(ax, shown, colours[shown.index].tolist(), detail_limit=detail_limit)
 
     counts = types.value_counts()
     handles = [
@@ -346,7 +493,7 @@ def typology_map(
     ax.set_title(titled(title or "Industry cluster typology", is_synthetic(areas)))
     legend = ax.legend(
         handles=handles,
-        title="Cluster type",
+        title=_legend_title("Cluster type", len(shown), detail_limit, "type"),
         loc="upper left",
         bbox_to_anchor=(1.01, 1.0),
         borderaxespad=0.0,
@@ -356,7 +503,7 @@ def typology_map(
     )
     cartography(ax, areas)
 
-    inner = _inset(ax, areas, colours, drawn, zoom) if zoom is not None else None
+    inner = _inset(ax, areas, colours, drawn, zoom, detail_limit) if zoom is not None else None
 
     named = _label_areas(ax, areas) if label_areas else []
     if drawn is not None and label_conurbations:
@@ -374,24 +521,40 @@ def typology_map(
     return fig
 
 
+def _in_view(
+    areas: gpd.GeoDataFrame, box: tuple[float, float, float, float] | None, detail_limit: int
+) -> gpd.GeoDataFrame:
+    """The areas a map zoomed to ``box`` shows; all of them for a map of the whole."""
+    if box is None or len(areas) <= detail_limit:
+        return areas
+    from shapely.geometry import box as _box
+
+    hits = np.sort(areas.sindex.query(_box(*box), predicate="intersects"))
+    return areas.iloc[hits]
+
+
 def _label_areas(ax: Axes, areas: gpd.GeoDataFrame, most: int = 40) -> list:
     """Each area's name at a point of it in view, small, when few enough are in view."""
     import matplotlib.patheffects as pe
+    import shapely
     from shapely.geometry import box as _box
 
     (xmin, xmax), (ymin, ymax) = ax.get_xlim(), ax.get_ylim()
     view = _box(xmin, ymin, xmax, ymax)
     names = areas["name"].astype(str) if "name" in areas else areas.index.astype(str)
-    points = []
-    for code, geometry in areas.geometry.items():
-        if geometry is None or geometry.is_empty or not geometry.intersects(view):
-            continue
-        visible = geometry.intersection(view)
-        if visible.area < 0.004 * view.area:
-            continue
-        points.append((visible.representative_point(), names[code]))
-    if len(points) > most:
+    # one vectorised pass: a map of a million areas has no Python loop over them
+    hits = np.sort(areas.sindex.query(view, predicate="intersects"))
+    visible = shapely.intersection(areas.geometry.to_numpy()[hits], view)
+    large = shapely.area(visible) >= 0.004 * view.area
+    if large.sum() > most:
         return []
+    points = list(
+        zip(
+            shapely.point_on_surface(visible[large]),
+            names.to_numpy()[hits[large]],
+            strict=True,
+        )
+    )
     return [
         ax.annotate(
             textwrap.fill(name, 14),
@@ -422,6 +585,7 @@ def _inset(
     colours: list[str],
     drawn: gpd.GeoDataFrame | None,
     zoom: tuple[float, float, float, float],
+    detail_limit: int,
 ) -> Axes:
     """The ``zoom`` box drawn again, larger, beside the main map, its frame marked."""
     from matplotlib.patches import Rectangle
@@ -433,7 +597,10 @@ def _inset(
     width = height / aspect if aspect > 0 else width
     inner = ax.inset_axes([1.02, 0.0, width, height])
     inner.set_gid("inset")
-    areas.plot(ax=inner, color=colours, edgecolor=_EDGE, linewidth=0.4)
+    shown = _in_view(areas, zoom, detail_limit)
+    _draw_areas(
+        inner, shown, colours[shown.index].tolist(), detail_limit=detail_limit, linewidth=0.4
+    )
     if drawn is not None:
         _outline(inner, drawn)
     inner.set_xlim(minx, maxx)
@@ -570,7 +737,7 @@ def _result_labels(
         return pd.Series(labels, index=ids, dtype=object), p
     if isinstance(result, pd.Series):
         # labels already, indexed by area code (a column, or one group of RunResult.lisa)
-        labels = result.map(normalise_label)
+        labels = normalise_labels(result)
         labels.index = pd.Index(result.index).astype(str)
         return labels.astype(object), None
     cluster = getattr(result, "cluster", None)
@@ -594,14 +761,14 @@ def _labels_of(
     if isinstance(column, str):
         _require_geoframe(areas, "areas", [column])
         raw = areas[column]
-        labels = raw.map(normalise_label)
+        labels = normalise_labels(raw)
         name = column
     else:
         _require_geoframe(areas, "areas", [])
         found, _ = _result_labels(column, alpha=alpha, correction=correction)
         raw = found.reindex(areas.index.astype(str))
         raw.index = areas.index
-        labels = raw.map(normalise_label)
+        labels = normalise_labels(raw)
         name = getattr(column, "name", type(column).__name__)
     # one statistic per map: quadrants and hot spots in one column are a mix-up
     quadrants = labels.isin(list(QUADRANT_LABELS.values())).any()
@@ -653,6 +820,7 @@ def lisa_map(
     legend: bool = True,
     alpha: float = 0.05,
     correction: str | None = "fdr",
+    detail_limit: int = DETAIL_LIMIT,
 ) -> Figure:
     """Map local Moran (LISA) clusters in GeoDa's colours, or local G hot and cold spots.
 
@@ -677,12 +845,16 @@ def lisa_map(
     alpha : float, default 0.05
     correction : {"fdr", "bonferroni", None}, default "fdr"
         For esda results only: how their ``p_sim`` are tested.
+    detail_limit : int, default :data:`DETAIL_LIMIT` (20,000)
+        Above this many areas, each label's areas are filled as one shape,
+        without outlines, as in :func:`typology_map`.
 
     Returns
     -------
     matplotlib.figure.Figure
-        The areas are one collection with ``gid="areas"``; the legend lists the
-        five categories (plus "no data" when present) with their counts.
+        The areas are one collection with ``gid="areas"`` (one path per label
+        above ``detail_limit``); the legend lists the five categories (plus
+        "no data" when present) with their counts.
 
     Examples
     --------
@@ -697,16 +869,40 @@ def lisa_map(
     ['not significant (1)', 'High-High (1)', 'Low-Low (0)', 'Low-High (0)', 'High-Low (0)']
     """
     labels, name = _labels_of(areas, column, alpha, correction)
-    palette = _palette(labels)
+    detail_limit = _check_limit(detail_limit)
     fig, ax = _new_axes(ax, _map_figsize(areas.total_bounds))
-    colours = [palette.get(v, _NO_DATA_COLOUR) for v in labels]
-    areas.plot(ax=ax, color=colours, edgecolor=_EDGE, linewidth=0.3)
-    ax.collections[-1].set_gid("areas")
+    _draw_labels(
+        ax,
+        areas,
+        labels,
+        titled(title or f"LISA clusters: {name}", is_synthetic(areas)),
+        legend=legend,
+        detail_limit=detail_limit,
+    )
+    return fig
+
+
+def _draw_labels(
+    ax: Axes,
+    areas: gpd.GeoDataFrame,
+    labels: pd.Series,
+    title: str,
+    *,
+    legend: bool,
+    detail_limit: int,
+    rings: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+) -> None:
+    """One LISA cluster map of normalised ``labels`` on ``ax`` (see :func:`lisa_map`)."""
+    palette = _palette(labels)
+    colours = labels.map(palette).fillna(_NO_DATA_COLOUR).tolist()
+    _draw_areas(ax, areas, colours, detail_limit=detail_limit, rings=rings)
     ax.set_axis_off()
-    ax.set_title(titled(title or f"LISA clusters: {name}", is_synthetic(areas)), fontsize=10)
+    ax.set_title(title, fontsize=10)
     if legend:
         ax.legend(
             handles=_label_handles(labels, palette),
+            title=_legend_title("", len(areas), detail_limit, "label") or None,
+            title_fontsize=7,
             loc="upper left",
             bbox_to_anchor=(1.01, 1.0),
             borderaxespad=0.0,
@@ -714,7 +910,6 @@ def lisa_map(
             fontsize=7,
         )
     cartography(ax, areas, note=legend)
-    return fig
 
 
 def lisa_maps(
@@ -724,6 +919,7 @@ def lisa_maps(
     title: str | None = None,
     ncols: int | None = None,
     extent: Sequence[float] | Iterable[str] | None = None,
+    detail_limit: int = DETAIL_LIMIT,
 ) -> Figure:
     """Small multiples: one LISA cluster map per measure and group, one shared legend.
 
@@ -742,6 +938,10 @@ def lisa_maps(
         Panels per row; by default up to three.
     extent : sequence, optional
         Zoom every panel, as in :func:`typology_map`.
+    detail_limit : int, default :data:`DETAIL_LIMIT` (20,000)
+        Above this many areas in view, each label's areas are filled as one
+        shape, without outlines (said under the legend), as in
+        :func:`typology_map`.
 
     Returns
     -------
@@ -773,8 +973,10 @@ def lisa_maps(
         raise InputError(
             "the LISA table is empty", fix="run with lisa=True, or pass RunResult.lisa"
         )
+    detail_limit = _check_limit(detail_limit)
     box = _resolve_extent(areas, extent)
     bounds = box or areas.total_bounds
+    shown = _in_view(areas, box, detail_limit)
     # four panels read better as two by two than as three and one
     ncols = ncols or (2 if len(found) == 4 else min(3, len(found)))
     nrows = _math.ceil(len(found) / ncols)
@@ -786,23 +988,27 @@ def lisa_maps(
     )
     FigureCanvasAgg(fig)
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel().tolist()
+    scaled = len(shown) > detail_limit
+    # the panels draw the same areas: their rings are gathered once
+    rings = _rings(shown.geometry.to_numpy()) if scaled else None
     every = []
     for (measure, group), ax in zip(found, axes, strict=False):
         labels = lisa_labels(lisa, measure, group, areas.index)
         labels.index = areas.index
         every.append(labels)
-        frame = areas[[areas.geometry.name]].assign(lisa=labels.to_numpy())
-        frame.attrs = dict(areas.attrs)
+        frame = shown[[shown.geometry.name]].assign(lisa=labels[shown.index].to_numpy())
+        checked, _ = _labels_of(frame, "lisa", 0.05, None)
         significant = int((~labels.isin([NOT_SIGNIFICANT, NO_DATA])).sum())
-        lisa_map(
-            frame,
-            "lisa",
-            ax=ax,
-            title=f"{pair_label(measure, group)} ({significant} significant)",
-            legend=False,
-        )
         # the synthetic mark goes once, in the figure title
-        ax.set_title(f"{pair_label(measure, group)} ({significant} significant)", fontsize=10)
+        _draw_labels(
+            ax,
+            frame,
+            checked,
+            f"{pair_label(measure, group)} ({significant} significant)",
+            legend=False,
+            detail_limit=detail_limit,
+            rings=rings,
+        )
         if box is not None:
             ax.set_xlim(box[0], box[2])
             ax.set_ylim(box[1], box[3])
@@ -814,7 +1020,7 @@ def lisa_maps(
         loc="outside right upper",
         frameon=False,
         fontsize=8,
-        title="areas over all panels",
+        title=_legend_title("areas over all panels", len(shown), detail_limit, "label"),
         title_fontsize=8,
     )
     fig.suptitle(
@@ -1039,6 +1245,43 @@ def moran_scatterplot(
     return fig
 
 
+def _quintiles(values: np.ndarray) -> tuple[list[str], list]:
+    """Colours of five quantile classes (YlOrBr) and their legend, as mapclassify's Quantiles.
+
+    Class bounds are the 20th, ..., 100th percentiles (linear interpolation),
+    repeated bounds merged; a value belongs to the first class whose upper
+    bound it does not exceed. numpy does in microseconds what importing
+    mapclassify for it would take seconds to start.
+    """
+    from matplotlib import colormaps
+    from matplotlib.colors import to_hex
+    from matplotlib.patches import Patch
+
+    known = ~np.isnan(values)
+    if not known.any():
+        return [_NO_DATA_COLOUR] * len(values), [
+            Patch(facecolor=_NO_DATA_COLOUR, edgecolor=_EDGE, label=NO_DATA)
+        ]
+    bins = np.unique(np.percentile(values[known], [20, 40, 60, 80, 100]))
+    cmap = colormaps["YlOrBr"].resampled(len(bins))
+    fills = [to_hex(cmap(k)) for k in range(len(bins))]
+    classes = np.searchsorted(bins, values[known], side="left")
+    colours = np.full(len(values), _NO_DATA_COLOUR, dtype=object)
+    colours[known] = np.asarray(fills, dtype=object)[classes]
+    lower = [float(values[known].min()), *bins[:-1]]
+    handles = [
+        Patch(
+            facecolor=fill,
+            edgecolor=_EDGE,
+            label=f"{'[' if k == 0 else '('}{low:,.2f}, {high:,.2f}]",
+        )
+        for k, (fill, low, high) in enumerate(zip(fills, lower, bins, strict=True))
+    ]
+    if not known.all():
+        handles.append(Patch(facecolor=_NO_DATA_COLOUR, edgecolor=_EDGE, label=NO_DATA))
+    return colours.tolist(), handles
+
+
 def lisa_panel(
     areas: gpd.GeoDataFrame,
     result: Any,
@@ -1048,6 +1291,7 @@ def lisa_panel(
     title: str | None = None,
     alpha: float = 0.05,
     correction: str | None = "fdr",
+    detail_limit: int = DETAIL_LIMIT,
 ) -> Figure:
     """The four views of a local Moran analysis side by side, as splot users know them.
 
@@ -1071,6 +1315,9 @@ def lisa_panel(
     alpha : float, default 0.05
     correction : {"fdr", "bonferroni", None}, default "fdr"
         For esda results only (see :func:`lisa_map`).
+    detail_limit : int, default :data:`DETAIL_LIMIT` (20,000)
+        Above this many areas the two maps of values fill each class as one
+        shape, without outlines (see :func:`typology_map`).
 
     Returns
     -------
@@ -1111,6 +1358,7 @@ def lisa_panel(
             )
         values = pd.Series(values)
     name = str(values.name) if values.name is not None else "value"
+    detail_limit = _check_limit(detail_limit)
     labels, p = _result_labels(result, alpha=alpha, correction=correction)
     codes = areas.index.astype(str)
 
@@ -1119,25 +1367,16 @@ def lisa_panel(
     (ax_values, ax_scatter), (ax_clusters, ax_p) = fig.subplots(2, 2)
 
     shown = pd.Series(values.to_numpy(), index=pd.Index(values.index).astype(str))
-    frame = areas[[areas.geometry.name]].assign(value=shown.reindex(codes).to_numpy())
-    frame.plot(
-        ax=ax_values,
-        column="value",
-        scheme="quantiles",
-        k=5,
-        cmap="YlOrBr",
-        edgecolor=_EDGE,
-        linewidth=0.2,
-        legend=True,
-        legend_kwds={
-            "loc": "upper left",
-            "bbox_to_anchor": (1.0, 1.0),
-            "fontsize": 7,
-            "frameon": False,
-            "title": "quintiles",
-            "title_fontsize": 7,
-        },
-        missing_kwds={"color": _NO_DATA_COLOUR, "edgecolor": _EDGE, "label": NO_DATA},
+    value_colours, value_handles = _quintiles(shown.reindex(codes).to_numpy(dtype=float))
+    _draw_areas(ax_values, areas, value_colours, detail_limit=detail_limit, linewidth=0.2)
+    ax_values.legend(
+        handles=value_handles,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=7,
+        frameon=False,
+        title="quintiles",
+        title_fontsize=7,
     )
     ax_values.set_axis_off()
     ax_values.set_title(f"{name}", fontsize=10)
@@ -1174,7 +1413,7 @@ def lisa_panel(
             else:
                 colour, counts[classes[-1][0]] = classes[-1][1], counts[classes[-1][0]] + 1
         colours.append(colour)
-    areas.plot(ax=ax_p, color=colours, edgecolor=_EDGE, linewidth=0.2)
+    _draw_areas(ax_p, areas, colours, detail_limit=detail_limit, linewidth=0.2)
     ax_p.set_axis_off()
     ax_p.set_title("Significance (pseudo p-value of the significant areas)", fontsize=10)
     handles = [
@@ -1241,6 +1480,7 @@ def interactive_map(
     notes: Iterable[str] = (),
     tiles: bool = True,
     focus: Sequence[float] | Iterable[str] | None = None,
+    detail_limit: int = DETAIL_LIMIT,
 ) -> folium.Map:
     """An interactive (Leaflet) map of the typology, one popup per area, that works offline.
 
@@ -1274,6 +1514,15 @@ def interactive_map(
     focus : sequence, optional
         Area codes (or a bounding box in the areas' CRS) the map opens on,
         e.g. Kent's TTWAs; every area is still on the map.
+    detail_limit : int, default :data:`DETAIL_LIMIT` (20,000)
+        Above this many areas the page would be hundreds of megabytes that no
+        browser opens, so it shows only the cluster areas (types other than
+        "none" and "no data"), merged by type into one shape per contiguous
+        group (its popup: the type, how many areas, the first few) and
+        simplified to about a pixel of the opening view (the map's width /
+        2,000); the conurbation outlines are simplified alike. A note under
+        the title says how many areas are left out. ``metrics`` and ``lisa``
+        are then not shown: every area is in the run's tables.
 
     Returns
     -------
@@ -1282,7 +1531,9 @@ def interactive_map(
     Notes
     -----
     The areas are embedded as GeoJSON in EPSG:4326; the saved page works
-    without a network (see :func:`geoclusters._offline.save_offline`).
+    without a network (see :func:`geoclusters._offline.save_offline`). The
+    layers are folium ``GeoJson`` layers with their own style functions and a
+    categorical legend, so drawing the map never imports mapclassify.
 
     Examples
     --------
@@ -1310,21 +1561,42 @@ def interactive_map(
     conurbations = table_of(conurbations)
     _require_geoframe(areas, "areas", ["cluster_type"])
     types = _check_types(areas)
-    frame, fields = _popup_frame(areas, metrics, lisa)
-    frame = frame.to_crs(4326)
-    present = [t for t in CLUSTER_TYPES if (types == t).any()]
-    fmap = frame.explore(
-        column="type",
-        categorical=True,
-        categories=present,
-        cmap=[TYPE_COLOURS[t] for t in present],
-        tooltip=["name", "code", "type", "conurbation"],
-        popup=fields,
-        name="Areas",
+    detail_limit = _check_limit(detail_limit)
+    scaled = len(areas) > detail_limit
+    tolerance = _pixel(areas) if scaled else 0.0
+
+    west, south, east, north = _lonlat_bounds(areas, areas.total_bounds)
+    fmap = folium.Map(
+        location=((south + north) / 2, (west + east) / 2),
         tiles="OpenStreetMap" if tiles else None,
-        style_kwds={"color": _EDGE, "weight": 0.6, "fillOpacity": 0.75},
-        legend_kwds={"caption": "Cluster type"},
+        control_scale=True,
     )
+    box = _resolve_extent(areas, focus)
+    if box is not None:
+        west, south, east, north = _lonlat_bounds(areas, box)
+    fmap.fit_bounds([[south, west], [north, east]])
+
+    if scaled:
+        layer, shown_note = _cluster_shapes(areas, types, tolerance)
+        tooltip, popup = ["type", "areas"], ["type", "areas", "first areas"]
+        present = [t for t in CLUSTER_TYPES if t in set(layer["type"])]
+    else:
+        layer, popup = _popup_frame(areas, metrics, lisa)
+        layer = layer.to_crs(4326)
+        tooltip = ["name", "code", "type", "conurbation"]
+        present = [t for t in CLUSTER_TYPES if (types == t).any()]
+        shown_note = None
+    layer["__folium_color"] = layer["type"].map(TYPE_COLOURS)
+    _geojson(
+        layer,
+        "Areas",
+        {"color": _EDGE, "weight": 0.6, "fillOpacity": 0.75},
+        tooltip=tooltip,
+        popup=popup,
+        colour_column="__folium_color",
+    ).add_to(fmap)
+    _legend(fmap, "Cluster type", present)
+
     if conurbations is not None and len(conurbations):
         _require_geoframe(conurbations, "conurbations", ["name"])
         names = areas["name"].astype(str) if "name" in areas else None
@@ -1345,23 +1617,19 @@ def interactive_map(
         for column in ("n_members", "sectors", "rule"):
             if column in conurbations:
                 shown[column.replace("_", " ")] = conurbations[column].astype(str)
-        layer = _with_geometry(shown, conurbations).to_crs(4326)
-        layer.explore(
-            m=fmap,
-            color=_OUTLINE,
-            style_kwds={"fill": False, "weight": 3},
+        outlines = _with_geometry(shown, conurbations)
+        if scaled:
+            outlines = _simplified(outlines.to_crs(areas.crs), tolerance)
+        else:
+            outlines = outlines.to_crs(4326)
+        _geojson(
+            outlines,
+            "Conurbations",
+            {"color": _OUTLINE, "fill": False, "weight": 3, "fillOpacity": 0.5},
             tooltip=["conurbation"],
             popup=list(shown.columns),
-            name="Conurbations",
-        )
+        ).add_to(fmap)
     folium.LayerControl(collapsed=False).add_to(fmap)
-    box = _resolve_extent(areas, focus)
-    if box is not None:
-        from pyproj import Transformer
-
-        to_lonlat = Transformer.from_crs(areas.crs, 4326, always_xy=True)
-        west, south, east, north = to_lonlat.transform_bounds(*box)
-        fmap.fit_bounds([[south, west], [north, east]])
 
     heading = titled(title or "Industry cluster typology", is_synthetic(areas))
     from html import escape
@@ -1377,6 +1645,12 @@ def interactive_map(
             f"{escape(text)}</div>"
             for text in caveats
         )
+        + (
+            '<div class="scale-note" style="font:12px sans-serif;color:#333;margin-top:3px">'
+            f"{escape(shown_note)}</div>"
+            if shown_note
+            else ""
+        )
         + "</div>"
     )
     fmap.get_root().html.add_child(folium.Element(banner))
@@ -1385,6 +1659,184 @@ def interactive_map(
 
         save_offline(fmap, path, tiles=tiles, unknown="warn")
     return fmap
+
+
+def _lonlat_bounds(areas: gpd.GeoDataFrame, box: Sequence[float]) -> tuple[float, ...]:
+    """``box`` (in the areas' CRS) as west, south, east, north in degrees."""
+    from pyproj import Transformer
+
+    if areas.crs.equals(4326):
+        return tuple(float(v) for v in box)
+    to_lonlat = Transformer.from_crs(areas.crs, 4326, always_xy=True)
+    return to_lonlat.transform_bounds(*box)
+
+
+def _pixel(areas: gpd.GeoDataFrame) -> float:
+    """About one pixel of a map that opens on all the areas, in the areas' CRS units."""
+    minx, miny, maxx, maxy = areas.total_bounds
+    return max(maxx - minx, maxy - miny) / 2000.0
+
+
+def _simplified(frame: gpd.GeoDataFrame, tolerance: float) -> gpd.GeoDataFrame:
+    """Simplified by ``tolerance`` (CRS units), in lon/lat rounded to 5 decimals (about 1 m)."""
+    import shapely
+
+    simple = frame.set_geometry(
+        shapely.simplify(frame.geometry.to_numpy(), tolerance, preserve_topology=True),
+        crs=frame.crs,
+    ).to_crs(4326)
+    rounded = shapely.transform(simple.geometry.to_numpy(), lambda xy: np.round(xy, 5))
+    return simple.set_geometry(rounded, crs=simple.crs)
+
+
+def _cluster_shapes(
+    areas: gpd.GeoDataFrame, types: pd.Series, tolerance: float
+) -> tuple[gpd.GeoDataFrame, str]:
+    """The cluster areas merged by type, one row per contiguous shape, and the map's note.
+
+    Each shape's popup counts its areas and names the first few, found by a
+    point inside each area (so an area that touches its shape only at a
+    corner still counts once).
+    """
+    import geopandas as gpd
+    import shapely
+
+    from ._style import _metres_per_unit
+
+    chosen = ~types.isin(NOT_CLUSTERS).to_numpy()
+    geometry = areas.geometry.to_numpy()[chosen]
+    kinds = types.to_numpy()[chosen]
+    codes = areas.index.astype(str).to_numpy()[chosen]
+    names = areas["name"].astype(str).to_numpy()[chosen] if "name" in areas else codes
+    rows = []
+    for kind in CLUSTER_TYPES:
+        mine = np.flatnonzero(kinds == kind)
+        if not len(mine):
+            continue
+        shapes = shapely.get_parts(shapely.union_all(geometry[mine]))
+        inside = shapely.point_on_surface(geometry[mine])
+        point, shape = shapely.STRtree(shapes).query(inside, predicate="intersects")
+        first = np.unique(point, return_index=True)[1]
+        point, shape = point[first], shape[first]
+        for k, members in pd.Series(mine[point]).groupby(shape):
+            listed = [f"{names[i]} ({codes[i]})" for i in members.to_numpy()[:5]]
+            more = len(members) - len(listed)
+            rows.append(
+                {
+                    "type": kind,
+                    "areas": f"{len(members):,}",
+                    "first areas": ", ".join(listed) + (f" and {more:,} more" if more else ""),
+                    "geometry": shapes[k],
+                }
+            )
+    layer = gpd.GeoDataFrame(
+        rows or {"type": [], "areas": [], "first areas": [], "geometry": []},
+        geometry="geometry",
+        crs=areas.crs,
+    )
+    layer = _simplified(layer, tolerance)
+    left = types[~chosen].value_counts()
+    metres = _metres_per_unit(areas.crs)
+    detail = f"{tolerance * metres:,.0f} m" if metres else f"{tolerance:.2g}°"
+    not_shown = ", ".join(f"{int(left[t]):,} {t!r}" for t in NOT_CLUSTERS if left.get(t, 0))
+    note = (
+        f"{len(areas):,} areas: this map shows the {int(chosen.sum()):,} cluster areas, "
+        f"merged by type into {len(layer):,} shapes and simplified to about {detail}; "
+        f"the {int((~chosen).sum()):,} other areas ({not_shown or 'none'}) are left out. "
+        "The run's tables list every area."
+    )
+    return layer, note
+
+
+def _geojson(
+    frame: gpd.GeoDataFrame,
+    name: str,
+    style: Mapping[str, Any],
+    *,
+    tooltip: list[str],
+    popup: list[str],
+    colour_column: str | None = None,
+) -> folium.GeoJson:
+    """One folium GeoJSON layer: fixed style, fill from ``colour_column``, tooltip and popup.
+
+    What :meth:`geopandas.GeoDataFrame.explore` built, without its import
+    of mapclassify; the features keep explore's ``__folium_color`` property.
+    """
+    import folium
+
+    fixed = dict(style)
+
+    def styled(feature: dict) -> dict:
+        if colour_column is None:
+            return {"fillColor": fixed["color"], **fixed}
+        return {"fillColor": feature["properties"][colour_column], **fixed}
+
+    # folium checks the fields against the first feature: an empty layer has none
+    empty = frame.empty
+    return folium.GeoJson(
+        frame.__geo_interface__,
+        name=name,
+        style_function=styled,
+        highlight_function=lambda _: {"fillOpacity": 0.75},
+        tooltip=None if empty else folium.GeoJsonTooltip(tooltip),
+        popup=None if empty else folium.GeoJsonPopup(popup),
+    )
+
+
+# The draggable legend of geopandas' explore (after Michel Metran's package_folium,
+# MIT licence), so the page looks as it did when explore drew it.
+_LEGEND_HEAD = """
+{% macro header(this, kwargs) %}
+<script src="https://code.jquery.com/ui/1.12.1/jquery-ui.js"></script>
+<script>$( function() {
+    $( ".maplegend" ).draggable({
+        start: function (event, ui) {
+            $(this).css({right: "auto", top: "auto", bottom: "auto"});
+        }
+    });
+});
+</script>
+<style type='text/css'>
+  .maplegend {
+    position: absolute; z-index: 9999; background-color: rgba(255, 255, 255, .8);
+    border-radius: 5px; box-shadow: 0 0 15px rgba(0,0,0,0.2); padding: 10px;
+    font: 12px/14px Arial, Helvetica, sans-serif; right: 10px; bottom: 20px;
+  }
+  .maplegend .legend-title { text-align: left; margin-bottom: 5px; font-weight: bold; }
+  .maplegend .legend-scale ul {
+    margin: 0; margin-bottom: 0px; padding: 0; float: left; list-style: none;
+  }
+  .maplegend .legend-scale ul li {
+    list-style: none; margin-left: 0; line-height: 16px; margin-bottom: 2px;
+  }
+  .maplegend ul.legend-labels li span {
+    display: block; float: left; height: 14px; width: 14px; margin-right: 5px;
+    margin-left: 0; border: 0px solid #ccc;
+  }
+</style>
+{% endmacro %}
+"""
+
+
+def _legend(fmap: folium.Map, title: str, categories: Sequence[str]) -> None:
+    """The categorical legend: one coloured square per cluster type on the map."""
+    from html import escape
+
+    import branca
+
+    head = branca.element.MacroElement()
+    head._template = branca.element.Template(_LEGEND_HEAD)
+    fmap.get_root().add_child(head)
+    items = "".join(
+        f"<li><span style='background:{TYPE_COLOURS[c]}'></span>{escape(c)}</li>"
+        for c in categories
+    )
+    body = (
+        f"<div id='maplegend {escape(title)}' class='maplegend'>"
+        f"<div class='legend-title'>{escape(title)}</div>"
+        f"<div class='legend-scale'><ul class='legend-labels'>{items}</ul></div></div>"
+    )
+    fmap.get_root().html.add_child(branca.element.Element(body, "legend"))
 
 
 def _caveats(notes: Iterable[str]) -> list[str]:
