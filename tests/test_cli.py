@@ -125,6 +125,13 @@ def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsy
     # the map and report commands redraw from those outputs
     assert main(["map", "--from", str(out), "--out", str(tmp_path / "again")]) == 0
     assert (tmp_path / "again" / "map.png").stat().st_size > 0
+    assert "this map shows the" not in (tmp_path / "again" / "map.html").read_text()
+    # a planner can lower the size above which the maps are drawn for scale
+    coarse = tmp_path / "coarse"
+    assert main(["map", "--from", str(out), "--out", str(coarse), "--detail-limit", "100"]) == 0
+    assert "228 areas: this map shows the" in (coarse / "map.html").read_text()
+    assert main(["map", "--from", str(out), "--detail-limit", "-1"]) == 2
+    assert "--detail-limit -1 is negative" in capsys.readouterr().err
     assert main(["report", "--from", str(out), "--out", str(tmp_path / "r.html")]) == 0
     redrawn = (tmp_path / "r.html").read_text()
     assert "Tunbridge Wells" in redrawn

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import GeoclustersError
+from .errors import GeoclustersError, OutputError
 
 EXIT_INPUT = 2
 # fields set on the command line through their own options, or only in TOML
@@ -223,6 +223,13 @@ def _map_options(parser) -> None:
     parser.add_argument(
         "--inset", nargs="+", metavar="CODE", help="draw these dense areas enlarged in an inset"
     )
+    parser.add_argument(
+        "--detail-limit",
+        type=int,
+        metavar="N",
+        help="above N areas, maps are drawn for their size: classes filled without "
+        "outlines, map.html with the cluster areas only (default 20000)",
+    )
 
 
 def _analysis_options(parser: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
@@ -386,7 +393,7 @@ def _prepare_outputs(arguments) -> dict[str, Any]:
 
 
 def _map_choices(arguments) -> dict[str, Any]:
-    """``formats=``, ``dpi=``, ``focus=`` and ``inset=`` for write_maps, checked before any work."""
+    """write_maps' formats, dpi, focus, inset and detail_limit, checked before any work."""
     from ._outputs import map_options
     from .pipeline import write_maps
 
@@ -394,6 +401,12 @@ def _map_choices(arguments) -> dict[str, Any]:
     for name in ("focus", "inset"):
         if getattr(arguments, name, None):
             options[name] = tuple(getattr(arguments, name))
+    if getattr(arguments, "detail_limit", None) is not None:
+        if arguments.detail_limit < 0:
+            raise OutputError(
+                f"--detail-limit {arguments.detail_limit} is negative", fix="pass 0 or more"
+            )
+        options["detail_limit"] = arguments.detail_limit
     return options
 
 

@@ -418,6 +418,7 @@ class RunResult:
         dpi: int | None = None,
         focus: Sequence[str] | None = None,
         inset: Sequence[str] | None = None,
+        detail_limit: int | None = None,
         progress: Progress | None = None,
     ) -> dict[str, Path]:
         """Write the outputs into a folder, whole or not at all.
@@ -452,6 +453,9 @@ class RunResult:
             report); the interactive map opens on them.
         inset : sequence of str, optional
             Area codes of a dense part drawn enlarged in an inset.
+        detail_limit : int, optional
+            Above this many areas the maps are drawn for their size (see
+            :func:`write_maps`); by default 20,000.
         progress : callable, optional
             Called with a message as each part is written.
 
@@ -491,6 +495,8 @@ class RunResult:
         drawing = map_options(write_maps, map_formats, dpi) if maps else {}
         if maps:
             drawing |= {k: tuple(v) for k, v in (("focus", focus), ("inset", inset)) if v}
+            if detail_limit is not None:
+                drawing["detail_limit"] = detail_limit
         target = check_target(out, overwrite=overwrite)
         say = progress or (lambda message: None)
         if (maps or report) and missing_modules():
@@ -607,6 +613,7 @@ def write_maps(
     focus: Sequence[float] | Sequence[str] | None = None,
     inset: Sequence[float] | Sequence[str] | None = None,
     notes: Sequence[str] = (),
+    detail_limit: int | None = None,
 ) -> dict[str, Path]:
     """Write the static maps (``map``, ``lisa``, ``map_focus``) and ``map.html``.
 
@@ -635,6 +642,10 @@ def write_maps(
     notes : sequence of str, optional
         The run's notes; approximate or synthetic data are flagged on
         ``map.html`` (see :func:`geoclusters.maps.interactive_map`).
+    detail_limit : int, optional
+        Above this many areas every map is drawn for its size (classes filled
+        without outlines; ``map.html`` embeds the cluster areas only, merged
+        by type); by default :data:`geoclusters.maps.DETAIL_LIMIT` (20,000).
 
     Returns
     -------
@@ -655,8 +666,9 @@ def write_maps(
     out = Path(path)
     out.mkdir(parents=True, exist_ok=True)
 
-    from .maps import interactive_map, lisa_maps, typology_map
+    from .maps import DETAIL_LIMIT, interactive_map, lisa_maps, typology_map
 
+    limit = {"detail_limit": DETAIL_LIMIT if detail_limit is None else detail_limit}
     paths: dict[str, Path] = {}
 
     def save(figure, key: str, stem: str) -> None:
@@ -666,13 +678,15 @@ def write_maps(
             paths[key if i == 0 else f"{key}_{fmt}"] = target
         figure.clear()
 
-    save(typology_map(areas, conurbations, title=title, inset=inset), "map", "map")
+    save(typology_map(areas, conurbations, title=title, inset=inset, **limit), "map", "map")
     if lisa is not None and len(lisa):
-        save(lisa_maps(areas, lisa), "lisa_map", "lisa")
+        save(lisa_maps(areas, lisa, **limit), "lisa_map", "lisa")
     if focus is not None:
         heading = f"{title or 'Industry cluster typology'} (detail)"
         save(
-            typology_map(areas, conurbations, title=heading, extent=focus, label_areas=True),
+            typology_map(
+                areas, conurbations, title=heading, extent=focus, label_areas=True, **limit
+            ),
             "focus_map",
             "map_focus",
         )
@@ -686,6 +700,7 @@ def write_maps(
         notes=notes,
         focus=focus,
         path=paths["interactive_map"],
+        **limit,
     )
     return paths
 
