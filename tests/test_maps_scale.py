@@ -266,13 +266,12 @@ def test_interactive_map_above_the_limit_counts_no_data_apart(tmp_path):
     assert "shows the 0 cluster areas" in html
 
 
-def test_a_run_above_the_limit_keeps_every_area_in_its_tables(tmp_path, monkeypatch):
+def test_a_run_above_the_limit_keeps_every_area_in_its_tables(tmp_path):
     region = gc.datasets.demo_region(seed=0)
     result = gc.run(region.areas, region.counts, permutations=99)
     n = len(result.areas)
-    # the pipeline calls interactive_map with its default limit: make the demo "large"
-    monkeypatch.setitem(maps.interactive_map.__kwdefaults__, "detail_limit", 10)
-    paths = result.write(tmp_path, report=False)
+    # a limit below the demo's 220 areas: the run's maps are drawn for scale
+    paths = result.write(tmp_path, report=False, detail_limit=10)
     html = Path(paths["interactive_map"]).read_text(encoding="utf-8")
     clusters = int((~result.areas["cluster_type"].isin(maps.NOT_CLUSTERS)).sum())
     assert f"{n:,} areas: this map shows the {clusters:,} cluster areas" in html
