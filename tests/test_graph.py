@@ -202,6 +202,16 @@ def test_nearest_policy_links_every_ttwa_island(ttwa, queen):
     assert len(report.components) == 2  # Great Britain with its islands, Northern Ireland
 
 
+@pytest.mark.parametrize("islands", ["keep", "nearest"])
+def test_the_builders_report_is_the_report_of_its_graph(ttwa, islands):
+    # contiguity reports from the pairs it found, graph_report from the Graph: the same
+    graph, built = gc.contiguity(ttwa, islands=islands, return_report=True)
+    read = gc.graph_report(graph)
+    for field in ("n", "n_edges", "islands", "components", "symmetric", "self_loops"):
+        assert getattr(built, field) == getattr(read, field), field
+    assert built.mean_neighbours == pytest.approx(read.mean_neighbours, abs=1e-12)
+
+
 def test_ttwa_knn_matches_libpysal(ttwa):
     centroids = ttwa.centroid
     ours = gc.knn(ttwa, k=4)

@@ -236,7 +236,11 @@ def _symmetric_pairs(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, n
 
 
 def _binary_sparse(graph: Graph) -> sparse.csr_array:
-    matrix = sparse.csr_array(graph.sparse)
+    return _binary(graph.sparse)
+
+
+def _binary(matrix) -> sparse.csr_array:
+    matrix = sparse.csr_array(matrix)
     matrix.eliminate_zeros()
     matrix.data[:] = 1.0
     return matrix
@@ -366,7 +370,19 @@ def contiguity(
         "island_k": island_k,
         **({} if client is None else {"engine": "dask", "chunk_size": size}),
     }
-    return graph, _report(graph, policy=islands, linked=tuple(linked), params=params, areas=geoms)
+    # the report is made from the pairs and ids at hand: reading them back from the Graph
+    # costs seconds of string hashing at a million areas
+    pairs = sparse.csr_array((np.ones(len(left)), (left, right)), shape=(len(geoms), len(geoms)))
+    report = _report(
+        graph,
+        policy=islands,
+        linked=tuple(linked),
+        params=params,
+        areas=geoms,
+        matrix=_binary(pairs + pairs.T),
+        ids=geoms.index,
+    )
+    return graph, report
 
 
 def _spatial_chunks(values: np.ndarray, tolerance: float, size: int) -> list[tuple]:
@@ -731,19 +747,27 @@ def graph_report(graph: Graph) -> GraphReport:
 
 
 def _report(
-    graph: Graph, policy: str | None = None, linked=(), params=None, areas=None
+    graph: Graph,
+    policy: str | None = None,
+    linked=(),
+    params=None,
+    areas=None,
+    matrix: sparse.csr_array | None = None,
+    ids: pd.Index | None = None,
 ) -> GraphReport:
-    matrix = _binary_sparse(graph)
+    """The report of ``graph``, whose weights (``matrix``) and ids may be given."""
+    matrix = _binary_sparse(graph) if matrix is None else matrix
     loops = matrix.diagonal() != 0
-    matrix.setdiag(0)
+    if loops.any():
+        matrix.setdiag(0)
     matrix.eliminate_zeros()
     undirected = ((matrix + matrix.T) > 0).astype(float)
     degree = np.asarray(undirected.sum(axis=1)).ravel()
-    ids = graph.unique_ids
+    ids = pd.Index(graph.unique_ids) if ids is None else ids
     params = dict(params or {})
     step = "contiguity" if areas is not None else "graph_report"
     inputs = {"areas": areas} if areas is not None else {}
-    codes = np.asarray([str(a) for a in ids], dtype=object)
+    codes = ids.astype(str).to_numpy(dtype=object)
     count, labels = connected_components(undirected, directed=False)
     return GraphReport(
         n=len(ids),
