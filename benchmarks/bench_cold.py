@@ -42,7 +42,7 @@ assert len(result.ids) == 228
 DEMO_IMPORTS = """
 import sys
 from geoclusters.cli import main
-main(["demo", "--out", {out!r}, "--quiet"])
+assert main(["demo", "--out", {out!r}, "--quiet"]) == 0
 heavy = [m for m in ("mapclassify", "libpysal", "sklearn", "numba") if m in sys.modules]
 print("imported " + ", ".join(heavy))
 """
@@ -72,11 +72,14 @@ def main() -> None:
     mapclassify = statistics.median(wall("import mapclassify") for _ in range(3))
     with tempfile.TemporaryDirectory() as out:
         demo = statistics.median(
-            wall(f"from geoclusters.cli import main; main(['demo', '--out', {out!r}, '--quiet'])")
-            for _ in range(3)
+            wall(
+                "import sys; from geoclusters.cli import main; "
+                f"sys.exit(main(['demo', '--out', {out + f'/run{k}'!r}, '--quiet']))"
+            )
+            for k in range(3)
         )
         drawn = subprocess.run(
-            [sys.executable, "-c", DEMO_IMPORTS.format(out=out)],
+            [sys.executable, "-c", DEMO_IMPORTS.format(out=out + "/imports")],
             check=True, capture_output=True, text=True, cwd=REPO,
             env={**os.environ, "PYTHONPATH": str(REPO / "src")},
         ).stdout.strip()  # fmt: skip
