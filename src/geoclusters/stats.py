@@ -519,14 +519,15 @@ def _graph_arrays(graph: Graph) -> tuple[pd.Index, sparse.csr_array]:
     rows together, the levels of both ids in graph order); any other layout
     is read by libpysal itself.
     """
-    index = graph.adjacency.index
+    adjacency = graph.adjacency
+    index = adjacency.index
     focal, neighbor = (np.asarray(c, dtype=np.int64) for c in index.codes)
     ids = index.levels[0]
     firsts = np.r_[True, focal[1:] != focal[:-1]] if len(focal) else np.zeros(0, bool)
     canonical = np.array_equal(focal[firsts], np.arange(len(ids))) and index.levels[1].equals(ids)
     if not canonical:
         return pd.Index(graph.unique_ids), sparse.csr_array(graph.sparse, dtype=float)
-    weights = graph.adjacency.to_numpy(dtype=float)
+    weights = adjacency.to_numpy(dtype=float)
     matrix = sparse.csr_array((weights, (focal, neighbor)), shape=(len(ids), len(ids)))
     matrix.eliminate_zeros()
     return ids, matrix
