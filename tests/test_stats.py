@@ -101,6 +101,18 @@ def test_values_whose_variance_underflows_are_refused_by_name(columbus):
             statistic(tiny, graph, permutations=9)
 
 
+@pytest.mark.parametrize("scale", [1e-150, 1e-100, 1e-30, 1e30, 1e100])
+def test_global_statistics_do_not_depend_on_the_scale_of_the_values(columbus, scale):
+    # the moments use the kurtosis, a ratio of 4th powers that underflowed to 0 / 0 for tiny
+    # values: every statistic and moment is scale-free and must stay so
+    crime, graph = columbus
+    for statistic in (gc.moran, gc.geary):
+        plain = statistic(crime, graph, permutations=0)
+        scaled = statistic(crime * scale, graph, permutations=0)
+        for field in ("statistic", "expected", "variance", "z", "p_value"):
+            assert getattr(scaled, field) == pytest.approx(getattr(plain, field), rel=1e-9)
+
+
 @pytest.mark.parametrize("kind", ["shuffled ids", "integer ids", "row-standardised", "subgraph"])
 def test_any_libpysal_graph_is_read_in_its_own_order(columbus, kind):
     # the weights are read from the adjacency's codes: every way of making a graph must

@@ -628,10 +628,10 @@ def _prepare(values, graph, transform: str, missing: str, self_loops: str) -> _P
         raise InputError(f"need at least three areas with values, got {len(y)}")
     if np.ptp(y) == 0:
         raise InputError("values are all equal, so no autocorrelation can be measured")
-    if not np.var(y) > 0:
-        # differences so small (around 1e-160 or less) that their squares underflow to zero
+    if not np.var(y) >= np.finfo(float).tiny:
+        # differences so small (around 1e-154 or less) that their squares underflow
         raise InputError(
-            "values vary too little for their variance to be computed (it is zero in "
+            "values vary too little for their variance to be computed (it underflows in "
             "floating point), so no autocorrelation can be measured",
             fix="rescale the values, e.g. multiply them by a large constant",
         )
@@ -745,7 +745,10 @@ def _global(
         raise InputError("the graph has no links between the areas used, so nothing to measure")
     z = y - y.mean()
     zz = float(z @ z)
-    kurtosis = n * float((z**4).sum()) / zz**2
+    # kurtosis does not depend on scale: computed on z / max|z|, whose 4th powers of
+    # tiny values do not underflow to 0 / 0
+    unit = z / np.abs(z).max()
+    kurtosis = n * float((unit**4).sum()) / float(unit @ unit) ** 2
     degree = np.diff(w.indptr)
     if (degree == 0).any():
         prep.notes.append(
