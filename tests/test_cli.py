@@ -131,7 +131,7 @@ def test_run_command_on_real_ttwas_with_a_crosswalk(real_inputs, tmp_path, capsy
     assert main(["map", "--from", str(out), "--out", str(coarse), "--detail-limit", "100"]) == 0
     assert "228 areas: this map shows the" in (coarse / "map.html").read_text()
     assert main(["map", "--from", str(out), "--detail-limit", "-1"]) == 2
-    assert "--detail-limit -1 is negative" in capsys.readouterr().err
+    assert "detail_limit=-1 is not a number of areas" in capsys.readouterr().err
     assert main(["report", "--from", str(out), "--out", str(tmp_path / "r.html")]) == 0
     redrawn = (tmp_path / "r.html").read_text()
     assert "Tunbridge Wells" in redrawn

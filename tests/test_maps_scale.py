@@ -27,7 +27,7 @@ from shapely.geometry import box
 
 import geoclusters as gc
 from geoclusters import maps
-from geoclusters.errors import InputError
+from geoclusters.errors import InputError, OutputError
 
 LISA = ["High-High", "High-High", "ns", "Low-High"] + ["not significant"] * 12
 CLUSTERS = [c for c in CODES if TYPES[int(c[1])][int(c[2])] not in maps.NOT_CLUSTERS]
@@ -271,7 +271,11 @@ def test_a_run_above_the_limit_keeps_every_area_in_its_tables(tmp_path):
     result = gc.run(region.areas, region.counts, permutations=99)
     n = len(result.areas)
     # a limit below the demo's 220 areas: the run's maps are drawn for scale
-    paths = result.write(tmp_path, report=False, detail_limit=10)
+    # a limit that is not a number of areas is refused before anything is written
+    with pytest.raises(OutputError, match="detail_limit=-1"):
+        result.write(tmp_path / "refused", report=False, detail_limit=-1)
+    assert not (tmp_path / "refused").exists()
+    paths = result.write(tmp_path / "out", report=False, detail_limit=10)
     html = Path(paths["interactive_map"]).read_text(encoding="utf-8")
     clusters = int((~result.areas["cluster_type"].isin(maps.NOT_CLUSTERS)).sum())
     assert f"{n:,} areas: this map shows the {clusters:,} cluster areas" in html

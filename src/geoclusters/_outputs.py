@@ -66,7 +66,7 @@ def require_maps(what: str) -> None:
 MAP_FORMATS = ("png", "svg", "pdf")
 
 
-def map_options(write_maps, formats=None, dpi=None) -> dict:
+def map_options(write_maps, formats=None, dpi=None, detail_limit=None) -> dict:
     """The keyword arguments for ``write_maps`` asked for, checked before any work."""
     import inspect
 
@@ -85,6 +85,13 @@ def map_options(write_maps, formats=None, dpi=None) -> dict:
         if isinstance(dpi, bool) or not isinstance(dpi, int) or not 10 <= dpi <= 2400:
             raise OutputError(f"dpi={dpi!r} is not a resolution for a map", fix="use 72 to 600")
         options["dpi"] = dpi
+    if detail_limit is not None:
+        if isinstance(detail_limit, bool) or not isinstance(detail_limit, int) or detail_limit < 0:
+            raise OutputError(
+                f"detail_limit={detail_limit!r} is not a number of areas",
+                fix="pass a whole number, 0 or more (--detail-limit N)",
+            )
+        options["detail_limit"] = detail_limit
     unsupported = [name for name in options if name not in accepted]
     if unsupported:
         raise OutputError(

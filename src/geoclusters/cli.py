@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .errors import GeoclustersError, OutputError
+from .errors import GeoclustersError
 
 EXIT_INPUT = 2
 # fields set on the command line through their own options, or only in TOML
@@ -397,16 +397,12 @@ def _map_choices(arguments) -> dict[str, Any]:
     from ._outputs import map_options
     from .pipeline import write_maps
 
-    options = map_options(write_maps, arguments.map_format, arguments.dpi)
+    options = map_options(
+        write_maps, arguments.map_format, arguments.dpi, getattr(arguments, "detail_limit", None)
+    )
     for name in ("focus", "inset"):
         if getattr(arguments, name, None):
             options[name] = tuple(getattr(arguments, name))
-    if getattr(arguments, "detail_limit", None) is not None:
-        if arguments.detail_limit < 0:
-            raise OutputError(
-                f"--detail-limit {arguments.detail_limit} is negative", fix="pass 0 or more"
-            )
-        options["detail_limit"] = arguments.detail_limit
     return options
 
 

@@ -492,11 +492,9 @@ class RunResult:
             maps = legacy[0]
             report = legacy[1] if len(legacy) > 1 else report
         check_format(format)
-        drawing = map_options(write_maps, map_formats, dpi) if maps else {}
+        drawing = map_options(write_maps, map_formats, dpi, detail_limit) if maps else {}
         if maps:
             drawing |= {k: tuple(v) for k, v in (("focus", focus), ("inset", inset)) if v}
-            if detail_limit is not None:
-                drawing["detail_limit"] = detail_limit
         target = check_target(out, overwrite=overwrite)
         say = progress or (lambda message: None)
         if (maps or report) and missing_modules():
